@@ -1,0 +1,65 @@
+"""App factory and lifespan: one Neo4j driver per process, schema applied at start-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+
+from converge_graph import __version__
+from converge_graph.api import clusters, errors, health, ingest
+from converge_graph.errors import DatabaseUnavailable
+from converge_graph.policy import Policy
+from converge_graph.service import Service
+from converge_graph.settings import Settings
+from converge_graph.store.graph import Graph, connect
+
+log = logging.getLogger("converge_graph")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    policy = Policy.load(settings.policy_file)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        driver = connect(settings)
+        graph = Graph(driver, settings)  # loads every query file: fails fast on a bad one
+        try:
+            await run_in_threadpool(graph.apply_schema)
+        except DatabaseUnavailable as exc:
+            # Start anyway: /readyz answers 503 and applies the schema once Neo4j is back.
+            log.warning("Neo4j unavailable at start-up: %s", exc.message)
+        app.state.service = Service(graph, settings, policy)
+        try:
+            yield
+        finally:
+            driver.close()
+
+    app = FastAPI(
+        title="converge-graph",
+        version=__version__,
+        description="Identity resolution for customer event data, stored in Neo4j.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(ingest.router)
+    app.include_router(clusters.router)
+    if settings.demo:
+        from converge_graph.api import demo
+
+        app.include_router(demo.router)
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
+        allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Authorization"],
+    )
+    app.add_middleware(
+        errors.BodyLimit, event_bytes=settings.max_event_bytes,
+        batch_bytes=settings.max_batch_bytes,
+    )
+    return app

@@ -1,0 +1,71 @@
+"""Reads of identities: clusters, profiles, events (bearer read key)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from converge_graph.api.deps import ReadKey, ServiceDep
+from converge_graph.errors import NotFound
+from converge_graph.models import ClusterPublic, EnrichedEvent, EventsPage, ProfilePublic
+
+router = APIRouter(tags=["identities"], dependencies=[ReadKey])
+
+
+def browser_url(base: str, cluster_id: str) -> str:
+    query = (f"MATCH (p:Profile {{cluster_id: '{cluster_id}'}}) "
+             "OPTIONAL MATCH (p)-[r:HAS_ALIAS|SAME_AS]->(x) RETURN p, r, x")
+    return f"{base}?cmd=edit&arg={quote(query)}"
+
+
+@router.get("/v1/clusters/lookup", response_model=ClusterPublic, response_model_by_alias=True)
+async def lookup(alias: Annotated[str, Query(description="urn:<type>:<value>")],
+                 service: ServiceDep) -> dict:
+    """The cluster holding an alias (normalised first, like a write)."""
+    cluster_id = await run_in_threadpool(service.lookup, alias)
+    return await _cluster(service, cluster_id)
+
+
+async def _cluster(service, cluster_id: str) -> dict:
+    body = await run_in_threadpool(service.cluster, cluster_id)
+    body["browser_url"] = browser_url(service.settings.browser_url, cluster_id)
+    return body
+
+
+@router.get("/v1/clusters/{cluster_id}", response_model=ClusterPublic,
+            response_model_by_alias=True, responses={308: {"description": "merged away"}})
+async def cluster(cluster_id: str, service: ServiceDep):
+    """A person: profiles, aliases, SAME_AS evidence, merged properties, activity span."""
+    try:
+        return await _cluster(service, cluster_id)
+    except NotFound:
+        survivor = await run_in_threadpool(service.merged_into, cluster_id)
+        if survivor is None:
+            raise
+        return RedirectResponse(f"/v1/clusters/{survivor}", status_code=308)
+
+
+@router.get("/v1/clusters/{cluster_id}/events", response_model=EventsPage)
+async def cluster_events(
+    cluster_id: str, service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[str | None, Query(description="the 'next' cursor of the last page")] = None,
+) -> dict:
+    """The person's timeline across devices and datasources, newest first."""
+    return await run_in_threadpool(service.events, cluster_id, limit, before)
+
+
+@router.get("/v1/profiles/{profile_id}", response_model=ProfilePublic)
+async def profile(profile_id: str, service: ServiceDep) -> dict:
+    """One profile and its cluster_id."""
+    return await run_in_threadpool(service.profile, profile_id)
+
+
+@router.get("/v1/events/{event_id}", response_model=EnrichedEvent)
+async def event(event_id: str, service: ServiceDep) -> dict:
+    """An event enriched with its cluster's merged profile properties."""
+    return await run_in_threadpool(service.event, event_id)

@@ -1,0 +1,134 @@
+"""The error table: every failure becomes a JSON body naming the field and the fix.
+
+    400 malformed JSON           422 invalid content (pydantic or ConvergeError)
+    401 unknown or missing key   404 unknown id           413 body too large
+    503 Neo4j unreachable, with Retry-After
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from converge_graph.errors import ConvergeError, DatabaseUnavailable
+
+RETRY_AFTER_SECONDS = "5"
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None,
+                   details: list[dict[str, Any]] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    if details:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _field(loc: tuple | list) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out or "body"
+
+
+def _message(err: dict[str, Any], field: str) -> str:
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return f"unknown field '{field}': remove it or check its spelling against /docs"
+    if kind == "missing":
+        return f"{field} is required"
+    msg = err.get("msg", "invalid")
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    return f"{field}: {msg}"
+
+
+async def validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        err = next(e for e in errors if e.get("type") == "json_invalid")
+        reason = err.get("ctx", {}).get("error", "invalid JSON")
+        return error_response(400, "malformed_json", f"the body is not valid JSON: {reason}",
+                              field="body")
+    details = []
+    for err in errors:
+        field = _field(err.get("loc", ()))
+        details.append({"field": field, "message": _message(err, field)})
+    first = details[0]
+    return error_response(422, "invalid", first["message"], field=first["field"], details=details)
+
+
+async def converge_handler(request: Request, exc: ConvergeError) -> JSONResponse:
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(exc, DatabaseUnavailable) else None
+    return error_response(exc.status, exc.code, exc.message, field=exc.field, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, validation_handler)
+    app.add_exception_handler(ConvergeError, converge_handler)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuses bodies over the limit while reading the stream, before any parsing."""
+
+    def __init__(self, app: ASGIApp, *, event_bytes: int, batch_bytes: int) -> None:
+        self.app = app
+        self.event_bytes = event_bytes
+        self.batch_bytes = batch_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        limit = self.batch_bytes if scope["path"].endswith("/batch") else self.event_bytes
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._refuse(send, limit)
+                return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._refuse(send, limit)
+
+    @staticmethod
+    async def _refuse(send: Send, limit: int) -> None:
+        body = json.dumps({"error": {
+            "code": "too_large", "field": "body",
+            "message": f"the body is larger than {limit} bytes; "
+                       "split it (batches: at most 500 events and 5 MiB)",
+        }}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})

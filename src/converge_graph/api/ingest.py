@@ -1,0 +1,86 @@
+"""Ingestion: the webhook source (server-side), the browser collector and its SDK."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from importlib import resources
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from converge_graph.api.deps import ServiceDep
+from converge_graph.models import CollectEvent, CollectResult, WebhookEvent, WriteResult
+from converge_graph.service import Write
+
+router = APIRouter(tags=["ingest"])
+
+COOKIE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
+
+
+def webhook_write(source: dict, event: WebhookEvent) -> Write:
+    return Write(
+        source=source, method=event.method, event_name=event.event_name,
+        properties=event.properties, profile_properties=event.profile_properties,
+        event_id=event.event_id, aliases=event.aliases, timestamp=event.timestamp,
+    )
+
+
+async def _webhook(service, token: str | None, event: WebhookEvent) -> dict:
+    source = await run_in_threadpool(service.source_for_token, token, "webhook")
+    return await run_in_threadpool(service.ingest, webhook_write(source, event))
+
+
+@router.post("/v1/webhook/{token}", response_model=WriteResult)
+async def webhook(token: str, event: WebhookEvent, service: ServiceDep) -> dict:
+    """Record one server-side event; the datasource token is part of the URL."""
+    return await _webhook(service, token, event)
+
+
+@router.post("/v1/webhook", response_model=WriteResult)
+async def webhook_header(
+    event: WebhookEvent, service: ServiceDep,
+    x_webhook_token: Annotated[str | None, Header()] = None,
+) -> dict:
+    """Record one server-side event; the datasource token is in X-Webhook-Token."""
+    return await _webhook(service, x_webhook_token, event)
+
+
+@router.post("/v1/collect/{token}", response_model=CollectResult)
+async def collect(
+    token: str, event: CollectEvent, request: Request, response: Response, service: ServiceDep
+) -> dict:
+    """Record one browser call (track, forward, set, consent) from the cvg.js SDK."""
+    source = await run_in_threadpool(service.source_for_token, token, "web")
+    cookie_id = event.cookieId or request.cookies.get(service.settings.cookie_name)
+    if not cookie_id or not COOKIE_RE.match(cookie_id):
+        cookie_id = secrets.token_hex(16)
+    secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    response.set_cookie(
+        service.settings.cookie_name, cookie_id, max_age=COOKIE_MAX_AGE, samesite="lax",
+        secure=secure, httponly=False, path="/",
+    )
+    profile_properties = dict(event.profileProperties)
+    method = event.method
+    if method == "consent":
+        consent = {k: v for k, v in (("analytics", event.analytics),
+                                     ("marketing", event.marketing)) if v is not None}
+        profile_properties["$consent"] = consent
+        method = "set"
+    write = Write(
+        source=source, method=method, event_name=event.eventName, properties=event.properties,
+        profile_properties=profile_properties, event_id=event.eventID, aliases=event.aliases,
+        timestamp=event.timestamp, cookie_id=cookie_id,
+    )
+    result = await run_in_threadpool(service.ingest, write)
+    return {**result, "cookie_id": cookie_id}
+
+
+@router.get("/v1/cvg.js", response_class=Response)
+def sdk() -> Response:
+    """The browser SDK: window.cvg({...}) as in the Converge docs."""
+    text = resources.files("converge_graph").joinpath("static/cvg.js").read_text("utf-8")
+    return Response(text, media_type="application/javascript",
+                    headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,232 @@
+"""The command line: serve, schema, sources, keys, bootstrap, verify, cluster."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.tree import Tree
+
+from converge_graph import verify as verify_mod
+from converge_graph.errors import ConvergeError
+from converge_graph.policy import Policy
+from converge_graph.service import Service
+from converge_graph.settings import Settings
+from converge_graph.store.graph import Graph, connect
+
+app = typer.Typer(help="converge-graph: identity resolution on Neo4j.", no_args_is_help=True)
+schema_app = typer.Typer(help="The Neo4j schema.", no_args_is_help=True)
+sources_app = typer.Typer(help="Datasources and their tokens.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys for reads and admin routes.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+app.add_typer(sources_app, name="sources")
+app.add_typer(keys_app, name="keys")
+console = Console()
+
+
+class Kind(StrEnum):
+    web = "web"
+    webhook = "webhook"
+
+
+class Scope(StrEnum):
+    read = "read"
+    admin = "admin"
+
+
+@contextmanager
+def opened():
+    settings = Settings()
+    driver = connect(settings)
+    try:
+        graph = Graph(driver, settings)
+        yield Service(graph, settings, Policy.load(settings.policy_file))
+    except ConvergeError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        driver.close()
+
+
+def base_url(settings: Settings) -> str:
+    return settings.public_url.rstrip("/") or f"http://{settings.api_host}:{settings.api_port}"
+
+
+def snippet(base: str, token: str) -> str:
+    return (
+        "<script>window.cvg||(cvg=function(){cvg.process?cvg.process.apply(cvg,arguments)"
+        ":cvg.queue.push(arguments)},cvg.queue=[]);</script>\n"
+        f'<script async src="{base}/v1/cvg.js?token={token}"></script>'
+    )
+
+
+def source_view(source: dict, base: str) -> dict:
+    view = {"source_id": source["source_id"], "name": source["name"], "kind": source["kind"],
+            "token": source["token"]}
+    if source["kind"] == "web":
+        view["collect_url"] = f"{base}/v1/collect/{source['token']}"
+        view["snippet"] = snippet(base, source["token"])
+    else:
+        view["postback_url"] = f"{base}/v1/webhook/{source['token']}"
+    return view
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (API_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (API_PORT)")] = None,
+) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    from converge_graph.api import create_app
+
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=host or settings.api_host,
+                port=port or settings.api_port, log_level="info")
+
+
+@schema_app.command("apply")
+def schema_apply() -> None:
+    """Create every constraint and index (idempotent)."""
+    with opened() as service:
+        count = service.graph.apply_schema()
+        console.print(f"schema applied: {count} statements")
+
+
+@sources_app.command("add")
+def sources_add(
+    name: str,
+    kind: Annotated[Kind, typer.Option(help="web (browser SDK) or webhook (server-side)")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Create a datasource and print its token (shown once) and ready URLs."""
+    with opened() as service:
+        view = source_view(service.add_source(name, kind.value), base_url(service.settings))
+    if as_json:
+        typer.echo(json.dumps(view))
+        return
+    for key, value in view.items():
+        console.print(f"[bold]{key}[/bold]: {value}", soft_wrap=True)
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    """List datasources (tokens are never shown again: only their hashes are stored)."""
+    with opened() as service:
+        for s in service.graph.list_datasources():
+            console.print(f"{s['source_id']}  {s['kind']:8} {s['name']}  events={s['events']}")
+
+
+@keys_app.command("add")
+def keys_add(
+    scope: Annotated[Scope, typer.Option(help="read: the read API; admin: destructive routes")],
+    name: Annotated[str, typer.Option(help="A label to recognise the key by")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Mint an API key (shown once; only its hash is stored)."""
+    with opened() as service:
+        minted = service.add_key(scope.value, name)
+    typer.echo(json.dumps(minted) if as_json else f"{minted['scope']} key: {minted['key']}")
+
+
+@app.command()
+def bootstrap(
+    state: Annotated[Path, typer.Option(help="Where the demo credentials are kept")] = Path(
+        ".neo4j/run/demo-credentials.json"
+    ),
+) -> None:
+    """Create a demo web source, webhook source and read key once; print them every time."""
+    with opened() as service:
+        base = base_url(service.settings)
+        creds = json.loads(state.read_text()) if state.is_file() else None
+        if creds and service.graph.find_api_key(_hash(creds["read_key"])) is None:
+            creds = None  # the database was wiped: mint new ones
+        if creds is None:
+            web = service.add_source("demo-web", "web")
+            hook = service.add_source("demo-webhook", "webhook")
+            creds = {"web": source_view(web, base), "webhook": source_view(hook, base),
+                     "read_key": service.add_key("read", "demo")["key"],
+                     "admin_key": service.add_key("admin", "demo")["key"]}
+            state.parent.mkdir(parents=True, exist_ok=True)
+            state.write_text(json.dumps(creds, indent=2))
+            state.chmod(0o600)
+    hook_url, web = creds["webhook"]["postback_url"], creds["web"]
+    console.print(f"""
+[bold green]converge-graph is ready[/bold green]
+  API docs        {base}/docs
+  demo shop       {base}/demo?token={web['token']}
+  webhook token   {creds['webhook']['token']}
+  web token       {web['token']}
+  read key        {creds['read_key']}
+  admin key       {creds['admin_key']}
+
+Post the seed's server-side example:
+  curl -s -X POST {hook_url} -H 'Content-Type: application/json' \\
+    -d '{{"event_name": "Subscribed To Newsletter", "properties": {{}}, "profile_properties": {{}}, "aliases": ["urn:email:john.smith@apple.com"]}}'
+Read the person back:
+  curl -s -H 'Authorization: Bearer {creds['read_key']}' \\
+    '{base}/v1/clusters/lookup?alias=urn:email:john.smith@apple.com'
+""", soft_wrap=True, highlight=False)
+
+
+def _hash(secret: str) -> str:
+    from converge_graph.ids import secret_hash
+
+    return secret_hash(secret)
+
+
+@app.command()
+def verify() -> None:
+    """Recompute connected components over SAME_AS; exit 1 if any cluster_id disagrees."""
+    with opened() as service:
+        graph = service.graph
+        profiles = ((r["profile_id"], r["cluster_id"]) for r in graph.stream("verify_profiles"))
+        profile_list = list(profiles)
+        links = [(r["from"], r["to"]) for r in graph.stream("verify_links")]
+    bad = verify_mod.mismatches(profile_list, links)
+    if bad:
+        for row in bad[:50]:
+            console.print(f"[red]mismatch[/red] {row['profile_id']} has {row['cluster_id']}; "
+                          f"its component carries {row['component_cluster_ids']}")
+        console.print(f"[red]{len(bad)} profiles disagree[/red] "
+                      f"(of {len(profile_list)} profiles, {len(links)} links)")
+        raise typer.Exit(1)
+    console.print(f"ok: {len(profile_list)} profiles, {len(links)} SAME_AS links, "
+                  "every cluster_id matches its connected component")
+
+
+@app.command()
+def cluster(alias: Annotated[str, typer.Option(help="Any alias of the person, urn:<type>:<value>")],
+            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Print the cluster holding an alias as a readable tree."""
+    with opened() as service:
+        body = service.cluster(service.lookup(alias))
+    if as_json:
+        typer.echo(json.dumps(body, default=str, indent=2))
+        return
+    tree = Tree(f"[bold]cluster {body['cluster_id']}[/bold]  events={body['event_count']}  "
+                f"first={body['first_seen']}  last={body['last_seen']}")
+    for p in body["profiles"]:
+        branch = tree.add(f"[cyan]{p['profile_id']}[/cyan]")
+        for urn in p["aliases"]:
+            branch.add(f"[green]{urn}[/green]")
+        for key, value in p["properties"].items():
+            branch.add(f"{key} = {value!r}")
+    links = tree.add("[bold]SAME_AS[/bold]")
+    for link in body["links"]:
+        links.add(f"{link['from']} → {link['to']}  {link['reason']}  via={link['via']}  "
+                  f"event={link['event_id']}")
+    merged = tree.add("[bold]merged properties[/bold]")
+    for key, value in body["merged_properties"].items():
+        merged.add(f"{key} = {value!r}")
+    console.print(tree)
+
+
+if __name__ == "__main__":
+    app()

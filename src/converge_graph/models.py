@@ -1,0 +1,204 @@
+"""Request and response models: the API's contract (SPEC §5)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+MAX_KEY_LEN = 256
+MAX_DEPTH = 10
+
+
+def _check_tree(value: Any, path: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise ValueError(
+            f"{path} is nested {depth} levels deep; at most {MAX_DEPTH} levels are allowed"
+        )
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if len(key) > MAX_KEY_LEN:
+                raise ValueError(
+                    f"key {key[:40]!r}… under {path} is {len(key)} characters; "
+                    f"keys may have at most {MAX_KEY_LEN}"
+                )
+            _check_tree(child, f"{path}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            _check_tree(child, f"{path}[{index}]", depth + 1)
+
+
+def _checked_properties(value: dict[str, Any]) -> dict[str, Any]:
+    _check_tree(value, "properties", 1)
+    return value
+
+
+Properties = Annotated[dict[str, Any], AfterValidator(_checked_properties)]
+EventId = str | int | None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
+
+
+class _Write(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("event_id", "eventID", mode="after", check_fields=False)
+    @classmethod
+    def _event_id_text(cls, value: EventId) -> str | None:
+        if value is None:
+            return None
+        text = str(value).strip()
+        if len(text) > 256:
+            raise ValueError("event ids may have at most 256 characters")
+        return text
+
+
+class WebhookEvent(_Write):
+    """One server-side event, exactly the seed's Python shape."""
+
+    event_name: str | None = Field(None, min_length=1, max_length=256)
+    properties: Properties = Field(default_factory=dict)
+    profile_properties: Properties = Field(default_factory=dict)
+    event_id: EventId = Field(None, description="Deduplication key, unique across datasources")
+    aliases: list[str] = Field(default_factory=list, description="urn:<type>:<value> strings")
+    timestamp: AwareDatetime | None = Field(
+        None, description="ISO 8601 with a zone, or UTC epoch seconds"
+    )
+    method: Literal["track", "forward", "set"] = "track"
+
+    _utc_ts = field_validator("timestamp")(lambda cls, v: _utc(v))
+
+    @model_validator(mode="after")
+    def _needs_name(self) -> WebhookEvent:
+        if self.method != "set" and not self.event_name:
+            raise ValueError(
+                "event_name is required for method 'track' and 'forward' "
+                "(use method 'set' to only set aliases and profile properties)"
+            )
+        return self
+
+
+class CollectEvent(_Write):
+    """One browser call, exactly the seed's JavaScript shape."""
+
+    method: Literal["track", "forward", "set", "consent"] = "track"
+    eventName: str | None = Field(None, min_length=1, max_length=256)
+    properties: Properties = Field(default_factory=dict)
+    profileProperties: Properties = Field(default_factory=dict)
+    eventID: EventId = None
+    aliases: list[str] = Field(default_factory=list)
+    cookieId: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.\-]+$")
+    timestamp: AwareDatetime | None = None
+    analytics: Literal["granted", "denied"] | None = None
+    marketing: Literal["granted", "denied"] | None = None
+
+    _utc_ts = field_validator("timestamp")(lambda cls, v: _utc(v))
+
+    @model_validator(mode="after")
+    def _needs_name(self) -> CollectEvent:
+        if self.method in ("track", "forward") and not self.eventName:
+            raise ValueError(
+                "eventName is required for method 'track' and 'forward' "
+                "(use method 'set' to only set aliases and profile properties)"
+            )
+        if self.method == "consent" and self.analytics is None and self.marketing is None:
+            raise ValueError("consent needs 'analytics' and/or 'marketing': 'granted' or 'denied'")
+        return self
+
+
+class WebhookBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[dict[str, Any]] = Field(..., description="Webhook events, as for one event")
+
+
+class IgnoredAlias(BaseModel):
+    alias: str
+    reason: str
+
+
+class WriteResult(BaseModel):
+    event_id: str | None
+    deduplicated: bool
+    profile_id: str
+    cluster_id: str
+    ignored_aliases: list[IgnoredAlias]
+
+
+class CollectResult(WriteResult):
+    cookie_id: str
+
+
+class BatchResult(BaseModel):
+    results: list[dict[str, Any]]
+
+
+class ProfilePublic(BaseModel):
+    profile_id: str
+    cluster_id: str | None = None
+    aliases: list[str]
+    properties: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class LinkPublic(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: str = Field(alias="from")
+    to: str
+    via: list[str]
+    reason: str
+    event_id: str | None
+    created_at: datetime
+
+
+class ClusterPublic(BaseModel):
+    cluster_id: str
+    profiles: list[ProfilePublic]
+    aliases: list[str]
+    links: list[LinkPublic]
+    merged_properties: dict[str, Any]
+    event_count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    browser_url: str | None = None
+
+
+class EventPublic(BaseModel):
+    event_id: str
+    event_name: str | None
+    method: str
+    timestamp: datetime
+    properties: dict[str, Any]
+    profile_id: str | None
+    datasource: str | None
+
+
+class EventsPage(BaseModel):
+    events: list[EventPublic]
+    next: str | None
+
+
+class EnrichedEvent(EventPublic):
+    cluster_id: str | None
+    received_at: datetime
+    profile_properties: dict[str, Any]
+
+
+class SourcePublic(BaseModel):
+    source_id: str
+    name: str
+    kind: Literal["web", "webhook"]
+    token: str
+    postback_url: str
+    snippet: str | None = None

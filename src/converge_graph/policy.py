@@ -1,0 +1,93 @@
+"""Matching policy: priorities, limits and block lists, kept apart from runtime settings.
+
+A :class:`Policy` is plain data (pydantic), serialisable to JSON and loadable
+from a TOML or JSON file named by ``CVG_POLICY_FILE``. The defaults follow SPEC
+§3–§4 and the junk identifiers seen in PostHog, Segment and RudderStack practice.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_PRIORITY: dict[str, int] = {
+    "customer_id": 0,
+    "user_id": 0,
+    "email": 1,
+    "phone": 2,
+    "checkout": 3,
+    "checkout_token": 3,
+    "cart": 4,
+    "cart_token": 4,
+    "cookie": 9,
+}
+OTHER_PRIORITY = 5
+
+DEFAULT_BLOCKED_VALUES: dict[str, list[str]] = {
+    "*": [
+        "", "null", "undefined", "none", "nan", "true", "false", "0", "-1",
+        "[object object]", "anonymous", "guest", "id", "email", "not_authenticated",
+        "nil", "n/a", "unknown", "{}", "[]",
+    ],
+    "email": ["test@test.com", "test@example.com", "noreply@gmail.com", "email@email.com"],
+}
+DEFAULT_BLOCKED_PATTERNS: dict[str, list[str]] = {
+    # values of only zeroes and dashes: all-zero UUIDs, "000-000", "--"
+    "*": [r"[0\-]+"],
+    "email": [r".*@example\.(com|org|net)", r"(no-?reply|donotreply|test)@.*\.(invalid|test)"],
+}
+
+
+class Policy(BaseModel):
+    """How aliases are trusted. Exact values match case-insensitively; patterns fully."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    priority: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_PRIORITY))
+    other_priority: int = OTHER_PRIORITY
+    blocked_values: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_BLOCKED_VALUES.items()}
+    )
+    blocked_patterns: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_BLOCKED_PATTERNS.items()}
+    )
+    max_aliases: int = 10
+
+    def rank(self, alias_type: str) -> int:
+        """Lower is stronger: the write's profile is found through the lowest rank."""
+        return self.priority.get(alias_type, self.other_priority)
+
+    @cached_property
+    def _compiled(self) -> dict[str, list[re.Pattern[str]]]:
+        return {
+            t: [re.compile(p, re.IGNORECASE) for p in pats]
+            for t, pats in self.blocked_patterns.items()
+        }
+
+    @cached_property
+    def _exact(self) -> dict[str, frozenset[str]]:
+        return {t: frozenset(v.casefold() for v in vals) for t, vals in self.blocked_values.items()}
+
+    def block_reason(self, alias_type: str, value: str) -> str | None:
+        """Why ``value`` is junk for ``alias_type``, or None when it may link profiles."""
+        folded = value.casefold()
+        for scope in ("*", alias_type):
+            if folded in self._exact.get(scope, ()):
+                return f"blocked: '{value}' is a placeholder value"
+            for pattern in self._compiled.get(scope, ()):
+                if pattern.fullmatch(value):
+                    return f"blocked: '{value}' matches the junk pattern {pattern.pattern}"
+        return None
+
+    @classmethod
+    def load(cls, path: Path | None) -> Policy:
+        if path is None:
+            return cls()
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        return cls.model_validate(data)

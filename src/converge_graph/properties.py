@@ -1,0 +1,95 @@
+"""How user-supplied properties are stored. Pure.
+
+* Events keep their properties losslessly in ``properties_json``; every top-level
+  property whose value is a scalar (or a list of scalars of one type) is also a node
+  property ``prop.<key>`` so that analysts can write ``e.`prop.total` > 100``.
+* Profiles keep their properties verbatim as node properties (``p.`$email```); a
+  nested value is stored there as its JSON text. ``properties_json`` is the lossless
+  copy and ``property_ts_json`` remembers, per key, the event time that set it:
+  per key, the most recent write by event time wins (SPEC §4.3).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+PROFILE_RESERVED = frozenset(
+    {"profile_id", "cluster_id", "created_at", "updated_at", "properties_json", "property_ts_json"}
+)
+SCALARS = (str, int, float, bool)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _storable(value: Any) -> Any:
+    """A value Neo4j can hold as a property, or None when it cannot as it is."""
+    if isinstance(value, SCALARS):
+        return value
+    if isinstance(value, list) and value:
+        kinds = {bool if isinstance(v, bool) else type(v) for v in value}
+        if len(kinds) == 1 and kinds <= {str, int, float, bool}:
+            return value
+    return None
+
+
+def event_node_properties(properties: dict[str, Any]) -> dict[str, Any]:
+    """``prop.<key>`` for each top-level scalar (or homogeneous scalar list)."""
+    out = {}
+    for key, value in properties.items():
+        storable = _storable(value)
+        if storable is not None:
+            out[f"prop.{key}"] = storable
+    return out
+
+
+def profile_node_value(value: Any) -> Any:
+    if value is None:
+        return None
+    storable = _storable(value)
+    return storable if storable is not None else dumps(value)
+
+
+def iso(ts: datetime) -> str:
+    return ts.isoformat(timespec="microseconds")
+
+
+def apply_latest(
+    stored: dict[str, Any], stored_ts: dict[str, str], incoming: dict[str, Any], ts: datetime
+) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
+    """Per key, the write with the latest event time wins (a tie goes to the later write).
+
+    Returns the new properties, their times, and the node-property changes to SET
+    (None removes a key).
+    """
+    props, times, changes = dict(stored), dict(stored_ts), {}
+    when = iso(ts)
+    for key, value in incoming.items():
+        if key in times and times[key] > when:
+            continue
+        times[key] = when
+        if value is None:
+            props.pop(key, None)
+        else:
+            props[key] = value
+        if key not in PROFILE_RESERVED:
+            changes[key] = profile_node_value(value)
+    return props, times, changes
+
+
+def merged_view(profiles: list[tuple[dict[str, Any], dict[str, str]]]) -> dict[str, Any]:
+    """A cluster's properties: per key, the value set at the latest event time."""
+    best: dict[str, tuple[str, Any]] = {}
+    for props, times in profiles:
+        for key, value in props.items():
+            when = times.get(key, "")
+            if key not in best or when > best[key][0]:
+                best[key] = (when, value)
+    return {key: value for key, (_, value) in sorted(best.items())}
+
+
+def loads(text: str | None) -> dict[str, Any]:
+    return json.loads(text) if text else {}

@@ -1,0 +1,331 @@
+"""Use cases shared by the API and the CLI: ingest a write, read identities, manage sources."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from neo4j import ManagedTransaction
+
+from converge_graph import properties as props_mod
+from converge_graph.aliases import Alias, parse_alias, screen
+from converge_graph.errors import Forbidden, InvalidAlias, InvalidInput, NotFound, Unauthorized
+from converge_graph.ids import new_id, new_secret, same_hash, secret_hash
+from converge_graph.policy import Policy
+from converge_graph.resolver import ClusterInfo, Holder, decide
+from converge_graph.settings import Settings
+from converge_graph.store.graph import Graph
+
+SCOPES = {"read": 1, "admin": 2}
+
+
+@dataclass
+class Write:
+    """One write after parsing, whichever endpoint it came through."""
+
+    source: dict[str, Any]
+    method: str  # track | forward | set
+    event_name: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    profile_properties: dict[str, Any] = field(default_factory=dict)
+    event_id: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    timestamp: datetime | None = None
+    cookie_id: str | None = None  # browser writes only
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Service:
+    def __init__(self, graph: Graph, settings: Settings, policy: Policy) -> None:
+        self.graph = graph
+        self.settings = settings
+        self.policy = policy
+        self._auth_cache: dict[str, tuple[float, dict | None]] = {}
+
+    # -- authentication ---------------------------------------------------------------
+    def _cached(self, kind: str, secret: str, lookup) -> dict | None:
+        digest = secret_hash(secret)
+        key = f"{kind}:{digest}"
+        hit = self._auth_cache.get(key)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        found = lookup(digest)
+        if found is not None and not same_hash(found.get("token_hash") or found.get("key_hash"), digest):
+            found = None
+        self._auth_cache[key] = (time.monotonic() + (30.0 if found else 2.0), found)
+        return found
+
+    def source_for_token(self, token: str | None, kind: str | None = None) -> dict:
+        if not token:
+            raise Unauthorized("missing datasource token: put it in the URL or X-Webhook-Token")
+        source = self._cached("source", token, self.graph.find_datasource)
+        if source is None:
+            raise Unauthorized("unknown datasource token; create one with `converge-graph sources add`")
+        if kind is not None and source["kind"] != kind:
+            raise Forbidden(
+                f"this token belongs to a {source['kind']} datasource; "
+                f"use a {kind} datasource's token for this route"
+            )
+        return source
+
+    def check_key(self, key: str | None, scope: str) -> None:
+        if not key:
+            raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
+        found = self._cached("key", key, self.graph.find_api_key)
+        if found is None:
+            raise Unauthorized("unknown API key; mint one with `converge-graph keys add`")
+        if SCOPES[found["scope"]] < SCOPES[scope]:
+            raise Forbidden(f"this route needs a key with scope '{scope}'")
+
+    # -- datasources and keys ---------------------------------------------------------
+    def add_source(self, name: str, kind: str) -> dict:
+        token = new_secret("cvg_web" if kind == "web" else "cvg_hook")
+        row = self.graph.create_datasource(
+            source_id=new_id("src"), name=name, kind=kind, token_hash=secret_hash(token),
+            now=utcnow(),
+        )
+        return {**row, "token": token}
+
+    def add_key(self, scope: str, name: str = "") -> dict:
+        key = new_secret(f"cvg_{scope}")
+        self.graph.create_api_key(key_hash=secret_hash(key), scope=scope, name=name, now=utcnow())
+        return {"key": key, "scope": scope}
+
+    # -- ingestion --------------------------------------------------------------------
+    def clean_event_id(self, raw: str | None) -> str | None:
+        if raw is None or self.policy.block_reason("event_id", raw.strip()):
+            return None
+        return raw.strip()
+
+    def ingest(self, write: Write) -> dict[str, Any]:
+        screened = screen(write.aliases, self.policy, self.settings.default_region)
+        aliases = list(screened.accepted)
+        cookie_urn = None
+        if write.cookie_id is not None:
+            cookie = Alias(f"urn:cookie:{write.cookie_id}", "cookie", write.cookie_id)
+            cookie_urn = cookie.urn
+            if cookie.urn not in screened.urns:
+                aliases.append(cookie)
+        aliases.sort()
+        stores_event = write.method != "set"
+        event_id = self.clean_event_id(write.event_id) if stores_event else None
+        if stores_event and event_id is None:
+            event_id = new_id("evt")
+        received = utcnow()
+        ts = write.timestamp or received
+
+        def work(tx: ManagedTransaction) -> dict[str, Any]:
+            return self._resolve(tx, write, aliases, cookie_urn, event_id, ts, received)
+
+        result = self.graph.write(work)
+        result["ignored_aliases"] = screened.ignored
+        return result
+
+    def _lock_clusters(
+        self, tx: ManagedTransaction, holders: dict[str, list[Holder]], performer: Holder | None,
+        now: datetime,
+    ) -> tuple[dict[str, list[Holder]], Holder | None, dict[str, ClusterInfo]]:
+        """Lock every cluster involved, re-reading memberships until none moved."""
+        profile_ids = sorted(
+            {h.profile_id for hs in holders.values() for h in hs}
+            | ({performer.profile_id} if performer else set())
+        )
+        wanted = {h.cluster_id for hs in holders.values() for h in hs}
+        if performer:
+            wanted.add(performer.cluster_id)
+        locked: dict[str, ClusterInfo] = {}
+        current: dict[str, str] = {}
+        while True:
+            need = sorted(wanted - locked.keys())
+            clusters, members = self.graph.lock_clusters(tx, need, profile_ids, now)
+            for c in clusters:
+                locked[c["cluster_id"]] = ClusterInfo(c["cluster_id"], c["size"], c["created_at"])
+            current = {m["profile_id"]: m["cluster_id"] for m in members}
+            wanted = set(current.values())
+            if wanted <= locked.keys():
+                break
+
+        def moved(h: Holder) -> Holder:
+            return Holder(h.profile_id, current[h.profile_id], h.created_at)
+
+        holders = {urn: [moved(h) for h in hs] for urn, hs in holders.items()}
+        return holders, (moved(performer) if performer else None), locked
+
+    def _resolve(
+        self, tx: ManagedTransaction, write: Write, aliases: list[Alias], cookie_urn: str | None,
+        event_id: str | None, ts: datetime, now: datetime,
+    ) -> dict[str, Any]:
+        g = self.graph
+        raw_holders = g.lock_aliases(tx, [asdict(a) for a in aliases], now)
+        holders = {urn: [Holder(**h) for h in hs] for urn, hs in raw_holders.items()}
+        created, performer = False, None
+        if event_id is not None:
+            merged = g.merge_event(
+                tx, event_id=event_id, source_id=write.source["source_id"],
+                fields={
+                    "event_name": write.event_name, "method": write.method, "timestamp": ts,
+                    "received_at": now, "source_id": write.source["source_id"],
+                    "properties_json": props_mod.dumps(write.properties),
+                },
+                props=props_mod.event_node_properties(write.properties),
+            )
+            created = merged["created"]
+            if merged["performer"]:
+                performer = Holder(**merged["performer"])
+        holders, performer, clusters = self._lock_clusters(tx, holders, performer, now)
+        decision = decide(
+            aliases, holders, clusters, self.policy, cookie_urn=cookie_urn, performer=performer
+        )
+
+        profile_id = decision.profile_id
+        cluster_id = decision.winner or new_id("clu")
+        if profile_id is None:
+            profile_id = new_id("prf")
+            g.create_profile(tx, profile_id=profile_id, cluster_id=cluster_id, now=now)
+        g.link_profiles(
+            tx,
+            [
+                {"from": profile_id, "to": link.to_profile, "via": link.via,
+                 "reason": link.reason, "event_id": event_id}
+                for link in decision.links
+            ],
+            now,
+        )
+        g.merge_clusters(tx, cluster_id, decision.losers, now)
+        g.attach_aliases(tx, profile_id=profile_id, urns=[a.urn for a in aliases], ts=ts)
+        if write.profile_properties:
+            state = g.read_profile_state(tx, profile_id) or {}
+            new_props, new_ts, changes = props_mod.apply_latest(
+                props_mod.loads(state.get("properties_json")),
+                props_mod.loads(state.get("property_ts_json")),
+                write.profile_properties, ts,
+            )
+            g.set_profile_properties(
+                tx, profile_id=profile_id, node_props=changes,
+                properties_json=props_mod.dumps(new_props),
+                property_ts_json=props_mod.dumps(new_ts), now=now,
+            )
+        if created:
+            g.attach_event(
+                tx, event_id=event_id, profile_id=profile_id, source_id=write.source["source_id"]
+            )
+        return {
+            "event_id": event_id,
+            "deduplicated": event_id is not None and not created,
+            "profile_id": profile_id,
+            "cluster_id": cluster_id,
+        }
+
+    # -- reads ------------------------------------------------------------------------
+    def normalise_urn(self, raw: str) -> str:
+        try:
+            return parse_alias(raw, self.policy, self.settings.default_region).urn
+        except ValueError as exc:
+            raise InvalidAlias(f"alias {raw!r} cannot identify anyone: {exc}", field="alias") from None
+
+    def lookup(self, raw_urn: str) -> str:
+        urn = self.normalise_urn(raw_urn)
+        cluster_id = self.graph.cluster_by_alias(urn)
+        if cluster_id is None:
+            raise NotFound(f"no profile holds the alias {urn}", field="alias")
+        return cluster_id
+
+    def cluster(self, cluster_id: str) -> dict[str, Any]:
+        rows = self.graph.read_cluster(cluster_id)
+        if not rows:
+            raise NotFound(f"no cluster {cluster_id}", field="cluster_id")
+        profiles, aliases, links, stored = [], set(), [], []
+        events, firsts, lasts = 0, [], []
+        for row in rows:
+            p = row["profile"]
+            props = props_mod.loads(p["properties_json"])
+            stored.append((props, props_mod.loads(p["property_ts_json"])))
+            profiles.append({
+                "profile_id": p["profile_id"], "cluster_id": p["cluster_id"],
+                "aliases": sorted(row["aliases"]), "properties": props,
+                "created_at": p["created_at"], "updated_at": p["updated_at"],
+            })
+            aliases.update(row["aliases"])
+            links.extend(row["links"])
+            events += row["events"]
+            if row["first_seen"]:
+                firsts.append(row["first_seen"])
+            if row["last_seen"]:
+                lasts.append(row["last_seen"])
+        links.sort(key=lambda link: (link["created_at"], link["from"], link["to"]))
+        return {
+            "cluster_id": cluster_id, "profiles": profiles, "aliases": sorted(aliases),
+            "links": links, "merged_properties": props_mod.merged_view(stored),
+            "event_count": events, "first_seen": min(firsts, default=None),
+            "last_seen": max(lasts, default=None),
+        }
+
+    def merged_into(self, cluster_id: str) -> str | None:
+        """The surviving cluster of an id that was merged away, following the chain."""
+        seen = set()
+        node = self.graph.read_cluster_node(cluster_id)
+        while node and node["merged_into"] and node["cluster_id"] not in seen:
+            seen.add(node["cluster_id"])
+            node = self.graph.read_cluster_node(node["merged_into"])
+        return node["cluster_id"] if node and node["cluster_id"] != cluster_id else None
+
+    def merged_properties(self, cluster_id: str) -> dict[str, Any]:
+        rows = self.graph.cluster_properties(cluster_id)
+        return props_mod.merged_view(
+            [(props_mod.loads(r["properties_json"]), props_mod.loads(r["property_ts_json"]))
+             for r in rows]
+        )
+
+    def profile(self, profile_id: str) -> dict[str, Any]:
+        row = self.graph.read_profile(profile_id)
+        if row is None:
+            raise NotFound(f"no profile {profile_id}", field="profile_id")
+        p = row["profile"]
+        return {
+            "profile_id": p["profile_id"], "cluster_id": p["cluster_id"],
+            "aliases": sorted(row["aliases"]), "properties": props_mod.loads(p["properties_json"]),
+            "created_at": p["created_at"], "updated_at": p["updated_at"],
+        }
+
+    def event(self, event_id: str) -> dict[str, Any]:
+        row = self.graph.read_event(event_id)
+        if row is None:
+            raise NotFound(f"no event {event_id}", field="event_id")
+        cluster_id = row["cluster_id"]
+        return {
+            **_event_public(row), "cluster_id": cluster_id, "received_at": row["received_at"],
+            "profile_properties": self.merged_properties(cluster_id) if cluster_id else {},
+        }
+
+    def events(self, cluster_id: str, limit: int, before: str | None) -> dict[str, Any]:
+        before_ts, before_id = None, None
+        if before:
+            try:
+                stamp, before_id = before.split("|", 1)
+                before_ts = datetime.fromisoformat(stamp)
+            except ValueError:
+                raise InvalidInput(
+                    "before must be the 'next' cursor of a previous page", field="before"
+                ) from None
+        rows = self.graph.cluster_events(
+            cluster_id=cluster_id, limit=limit + 1, before_ts=before_ts, before_id=before_id
+        )
+        page = rows[:limit]
+        nxt = None
+        if len(rows) > limit:
+            last = page[-1]
+            nxt = f"{last['timestamp'].isoformat()}|{last['event_id']}"
+        return {"events": [_event_public(r) for r in page], "next": nxt}
+
+
+def _event_public(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": row["event_id"], "event_name": row["event_name"], "method": row["method"],
+        "timestamp": row["timestamp"], "properties": props_mod.loads(row["properties_json"]),
+        "profile_id": row["profile_id"], "datasource": row["datasource"],
+    }

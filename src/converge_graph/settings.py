@@ -1,0 +1,46 @@
+"""Runtime configuration: the only module that reads the environment.
+
+Every setting can be given as an environment variable (names in upper case,
+e.g. ``NEO4J_URI``, ``API_PORT``, ``CVG_DEFAULT_REGION``) or in a ``.env`` file.
+Matching policy (priorities, limits, block lists) is not runtime config: it
+lives in :mod:`converge_graph.policy` and may be loaded from ``CVG_POLICY_FILE``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    neo4j_uri: str = Field("bolt://127.0.0.1:7687", alias="NEO4J_URI")
+    neo4j_user: str = Field("neo4j", alias="NEO4J_USER")
+    neo4j_password: str = Field("", alias="NEO4J_PASSWORD")
+    neo4j_database: str = Field("neo4j", alias="NEO4J_DATABASE")
+
+    api_host: str = Field("127.0.0.1", alias="API_HOST")
+    api_port: int = Field(8000, alias="API_PORT")
+    public_url: str = Field("", alias="CVG_PUBLIC_URL", description="Base URL clients use")
+    browser_url: str = Field("http://localhost:7474/browser/", alias="CVG_BROWSER_URL")
+
+    cors_origins: list[str] = Field(default_factory=list, alias="CVG_CORS_ORIGINS")
+    default_region: str = Field("US", alias="CVG_DEFAULT_REGION")
+    policy_file: Path | None = Field(None, alias="CVG_POLICY_FILE")
+    demo: bool = Field(False, alias="CVG_DEMO")
+    cookie_name: str = Field("__cvg_uid", alias="CVG_COOKIE_NAME")
+
+    max_event_bytes: int = Field(64 * 1024, alias="CVG_MAX_EVENT_BYTES")
+    max_batch_bytes: int = Field(5 * 1024 * 1024, alias="CVG_MAX_BATCH_BYTES")
+    max_batch_events: int = Field(500, alias="CVG_MAX_BATCH_EVENTS")
+
+    cypher_dir: Path = Field(
+        Path(__file__).resolve().parents[2] / "cypher", alias="CVG_CYPHER_DIR"
+    )
+
+    @property
+    def neo4j_auth(self) -> tuple[str, str] | None:
+        return (self.neo4j_user, self.neo4j_password) if self.neo4j_password else None

@@ -1,0 +1,1 @@
+"""The only package that touches the Neo4j driver."""

@@ -1,0 +1,207 @@
+"""The only module that runs queries: one method per ``cypher/*.cypher`` file.
+
+Driver errors become :mod:`converge_graph.errors` here and nowhere else. Write-path
+methods take a managed transaction (``tx``) so a use case can compose them inside
+one ``execute_write`` that the driver may retry; they are idempotent on retry
+because a retried transaction starts again from a rolled-back state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j import GraphDatabase, ManagedTransaction
+from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import DatabaseUnavailable as DriverDatabaseUnavailable
+
+from converge_graph.errors import DatabaseUnavailable
+from converge_graph.settings import Settings
+from converge_graph.store.queries import Queries
+from converge_graph.store.schema import schema_names, schema_statements
+
+T = TypeVar("T")
+
+QUERY_NAMES = (
+    "lock_aliases", "merge_event", "lock_clusters", "read_profile_state", "create_profile",
+    "link_profiles", "merge_clusters", "attach_aliases", "set_profile_properties",
+    "attach_event", "create_datasource", "find_datasource", "list_datasources",
+    "create_api_key", "find_api_key", "cluster_by_alias", "read_cluster",
+    "read_cluster_node", "cluster_events", "read_profile", "read_event",
+    "cluster_properties", "verify_profiles", "verify_links", "readiness",
+)
+
+UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverDatabaseUnavailable, OSError)
+
+
+def connect(settings: Settings) -> neo4j.Driver:
+    """One driver per process."""
+    return GraphDatabase.driver(
+        settings.neo4j_uri,
+        auth=settings.neo4j_auth,
+        max_connection_pool_size=64,
+        connection_acquisition_timeout=10.0,
+        max_transaction_retry_time=15.0,
+        notifications_min_severity="OFF",
+    )
+
+
+@contextlib.contextmanager
+def translated() -> Iterator[None]:
+    try:
+        yield
+    except AuthError as exc:
+        raise DatabaseUnavailable(f"Neo4j refused our credentials: {exc.message}") from exc
+    except UNAVAILABLE as exc:
+        raise DatabaseUnavailable(f"Neo4j is unreachable: {exc}") from exc
+
+
+def native(value: Any) -> Any:
+    """Neo4j temporal values to Python datetimes, recursively."""
+    if hasattr(value, "to_native"):
+        return value.to_native()
+    if isinstance(value, list):
+        return [native(v) for v in value]
+    if isinstance(value, dict):
+        return {k: native(v) for k, v in value.items()}
+    return value
+
+
+class Graph:
+    def __init__(self, driver: neo4j.Driver, settings: Settings) -> None:
+        self.driver = driver
+        self.database = settings.neo4j_database
+        self.schema_path = settings.cypher_dir / "schema.cypher"
+        self.q = Queries(settings.cypher_dir, QUERY_NAMES)
+
+    # -- plumbing ---------------------------------------------------------------------
+    def write(self, work: Callable[[ManagedTransaction], T]) -> T:
+        with translated(), self.driver.session(database=self.database) as session:
+            return session.execute_write(work)
+
+    def read(self, work: Callable[[ManagedTransaction], T]) -> T:
+        with translated(), self.driver.session(database=self.database) as session:
+            return session.execute_read(work)
+
+    def _rows(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
+            return [native(r.data()) for r in tx.run(query, params)]
+
+        return self.read(work)
+
+    def _write_rows(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
+            return [native(r.data()) for r in tx.run(query, params)]
+
+        return self.write(work)
+
+    # -- schema and health ------------------------------------------------------------
+    def apply_schema(self) -> int:
+        statements = schema_statements(self.schema_path)
+        with translated(), self.driver.session(database=self.database) as session:
+            for statement in statements:
+                session.run(statement).consume()
+        return len(statements)
+
+    def missing_schema(self) -> set[str]:
+        present = {r["name"] for r in self._rows(self.q.readiness)}
+        index_rows = self._rows("SHOW INDEXES YIELD name RETURN name")
+        present |= {r["name"] for r in index_rows}
+        return schema_names(self.schema_path) - present
+
+    # -- write path (inside one transaction) ------------------------------------------
+    def lock_aliases(self, tx: ManagedTransaction, aliases: list[dict], now: datetime) -> dict:
+        rows = tx.run(self.q.lock_aliases, aliases=aliases, now=now)
+        return {r["urn"]: native(r["holders"]) for r in rows}
+
+    def merge_event(self, tx: ManagedTransaction, **params: Any) -> dict:
+        record = tx.run(self.q.merge_event, params).single(strict=True)
+        return {"created": record["created"], "performer": native(record["performer"])}
+
+    def lock_clusters(
+        self, tx: ManagedTransaction, cluster_ids: list[str], profile_ids: list[str], now: datetime
+    ) -> tuple[list[dict], list[dict]]:
+        record = tx.run(
+            self.q.lock_clusters, cluster_ids=cluster_ids, profile_ids=profile_ids, now=now
+        ).single(strict=True)
+        return native(record["clusters"]), record["members"]
+
+    def read_profile_state(self, tx: ManagedTransaction, profile_id: str) -> dict | None:
+        record = tx.run(self.q.read_profile_state, profile_id=profile_id).single()
+        return record.data() if record else None
+
+    def create_profile(self, tx: ManagedTransaction, **params: Any) -> None:
+        tx.run(self.q.create_profile, params).consume()
+
+    def link_profiles(self, tx: ManagedTransaction, links: list[dict], now: datetime) -> None:
+        if links:
+            tx.run(self.q.link_profiles, links=links, now=now).consume()
+
+    def merge_clusters(
+        self, tx: ManagedTransaction, winner: str, losers: list[str], now: datetime
+    ) -> None:
+        if losers:
+            tx.run(self.q.merge_clusters, winner=winner, losers=losers, now=now).consume()
+
+    def attach_aliases(self, tx: ManagedTransaction, **params: Any) -> None:
+        if params["urns"]:
+            tx.run(self.q.attach_aliases, params).consume()
+
+    def set_profile_properties(self, tx: ManagedTransaction, **params: Any) -> None:
+        tx.run(self.q.set_profile_properties, params).consume()
+
+    def attach_event(self, tx: ManagedTransaction, **params: Any) -> None:
+        tx.run(self.q.attach_event, params).single(strict=True)
+
+    # -- datasources and keys ---------------------------------------------------------
+    def create_datasource(self, **params: Any) -> dict:
+        return self._write_rows(self.q.create_datasource, **params)[0]
+
+    def find_datasource(self, token_hash: str) -> dict | None:
+        rows = self._rows(self.q.find_datasource, token_hash=token_hash)
+        return rows[0] if rows else None
+
+    def list_datasources(self) -> list[dict]:
+        return self._rows(self.q.list_datasources)
+
+    def create_api_key(self, **params: Any) -> None:
+        self._write_rows(self.q.create_api_key, **params)
+
+    def find_api_key(self, key_hash: str) -> dict | None:
+        rows = self._rows(self.q.find_api_key, key_hash=key_hash)
+        return rows[0] if rows else None
+
+    # -- reads ------------------------------------------------------------------------
+    def cluster_by_alias(self, urn: str) -> str | None:
+        rows = self._rows(self.q.cluster_by_alias, urn=urn)
+        return rows[0]["cluster_id"] if rows else None
+
+    def read_cluster(self, cluster_id: str) -> list[dict]:
+        return self._rows(self.q.read_cluster, cluster_id=cluster_id)
+
+    def read_cluster_node(self, cluster_id: str) -> dict | None:
+        rows = self._rows(self.q.read_cluster_node, cluster_id=cluster_id)
+        return rows[0] if rows else None
+
+    def cluster_events(self, **params: Any) -> list[dict]:
+        return self._rows(self.q.cluster_events, **params)
+
+    def read_profile(self, profile_id: str) -> dict | None:
+        rows = self._rows(self.q.read_profile, profile_id=profile_id)
+        return rows[0] if rows else None
+
+    def read_event(self, event_id: str) -> dict | None:
+        rows = self._rows(self.q.read_event, event_id=event_id)
+        return rows[0] if rows else None
+
+    def cluster_properties(self, cluster_id: str) -> list[dict]:
+        return self._rows(self.q.cluster_properties, cluster_id=cluster_id)
+
+    # -- verification (streamed, constant memory per row) -----------------------------
+    def stream(self, query_name: str) -> Iterator[dict]:
+        with translated(), self.driver.session(database=self.database) as session:
+            for record in session.run(self.q[query_name].text):
+                yield record.data()
