@@ -10,3 +10,5 @@ CREATE INDEX profile_cluster_id IF NOT EXISTS FOR (p:Profile) ON (p.cluster_id);
 CREATE INDEX datasource_token_hash IF NOT EXISTS FOR (d:Datasource) ON (d.token_hash);
 CREATE INDEX event_timestamp IF NOT EXISTS FOR (e:Event) ON (e.timestamp);
 CREATE INDEX alias_type IF NOT EXISTS FOR (a:Alias) ON (a.type);
+CREATE CONSTRAINT conflict_id IF NOT EXISTS FOR (x:Conflict) REQUIRE x.conflict_id IS UNIQUE;
+CREATE INDEX conflict_created_at IF NOT EXISTS FOR (x:Conflict) ON (x.created_at);

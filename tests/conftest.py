@@ -101,6 +101,14 @@ def service(clean: Graph, neo4j_settings: Settings) -> Service:
     return Service(clean, neo4j_settings, Policy())
 
 
+@pytest.fixture
+def linking_service(clean: Graph, neo4j_settings: Settings) -> Service:
+    """Pure alias linking, no merge protection: clusters are the connected components of
+    alias co-occurrence, the oracle of the concurrency and differential tests."""
+    return Service(clean, neo4j_settings,
+                   Policy(limits={}, default_limit=None, hub_threshold=10**9))
+
+
 @pytest.fixture(scope="session")
 def app_client(neo4j_settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(neo4j_settings), base_url="http://testserver") as client:

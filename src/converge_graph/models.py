@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -11,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -19,26 +21,43 @@ MAX_KEY_LEN = 256
 MAX_DEPTH = 10
 
 
-def _check_tree(value: Any, path: str, depth: int) -> None:
-    if depth > MAX_DEPTH:
+def _check_text(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # json.loads lets "\ud800" through; Neo4j and every response would fail on it later.
         raise ValueError(
-            f"{path} is nested {depth} levels deep; at most {MAX_DEPTH} levels are allowed"
-        )
-    if isinstance(value, dict):
-        for key, child in value.items():
-            if len(key) > MAX_KEY_LEN:
-                raise ValueError(
-                    f"key {key[:40]!r}… under {path} is {len(key)} characters; "
-                    f"keys may have at most {MAX_KEY_LEN}"
-                )
-            _check_tree(child, f"{path}.{key}", depth + 1)
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            _check_tree(child, f"{path}[{index}]", depth + 1)
+            f"{path} holds a lone UTF-16 surrogate; send valid Unicode text"
+        ) from None
 
 
-def _checked_properties(value: dict[str, Any]) -> dict[str, Any]:
-    _check_tree(value, "properties", 1)
+def _check_tree(value: Any, path: str, depth: int) -> None:
+    """``depth`` counts the objects and arrays enclosing ``value``'s children, its own included."""
+    if isinstance(value, dict | list):
+        if depth > MAX_DEPTH:
+            raise ValueError(
+                f"{path} is nested {depth} levels deep; at most {MAX_DEPTH} levels are allowed"
+            )
+        if isinstance(value, dict):
+            for key, child in value.items():
+                if len(key) > MAX_KEY_LEN:
+                    raise ValueError(
+                        f"key {key[:40]!r}… under {path} is {len(key)} characters; "
+                        f"keys may have at most {MAX_KEY_LEN}"
+                    )
+                _check_text(key, f"a key under {path}")
+                _check_tree(child, f"{path}.{key}", depth + 1)
+        else:
+            for index, child in enumerate(value):
+                _check_tree(child, f"{path}[{index}]", depth + 1)
+    elif isinstance(value, str):
+        _check_text(value, path)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{path} is {value}; JSON numbers must be finite")
+
+
+def _checked_properties(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    _check_tree(value, info.field_name or "properties", 1)
     return value
 
 
@@ -53,12 +72,16 @@ def _utc(value: datetime | None) -> datetime | None:
 class _Write(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    @field_validator("event_id", "eventID", mode="after", check_fields=False)
+    @field_validator("event_id", "eventID", mode="before", check_fields=False)
     @classmethod
-    def _event_id_text(cls, value: EventId) -> str | None:
+    def _event_id_text(cls, value: Any, info: ValidationInfo) -> str | None:
+        # Before the str | int union, so that an error names the field, not a union member.
         if value is None:
             return None
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise ValueError("an event id must be a string (or an integer), e.g. 'X01'")
         text = str(value).strip()
+        _check_text(text, info.field_name or "event_id")
         if len(text) > 256:
             raise ValueError("event ids may have at most 256 characters")
         return text

@@ -57,6 +57,21 @@ class Policy(BaseModel):
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_BLOCKED_PATTERNS.items()}
     )
     max_aliases: int = 10
+    # Most distinct values of one type one cluster may hold; None means unlimited.
+    limits: dict[str, int | None] = Field(
+        default_factory=lambda: {"customer_id": 1, "user_id": 1, "cookie": None}
+    )
+    default_limit: int | None = 5
+    # An alias held by this many profiles is a hub (a shared tablet, a cached id): it is
+    # quarantined and links nothing more.
+    hub_threshold: int = 50
+
+    def limit(self, alias_type: str) -> int | None:
+        return self.limits.get(alias_type, self.default_limit)
+
+    @property
+    def unlimited_types(self) -> list[str]:
+        return sorted(t for t, n in self.limits.items() if n is None)
 
     def rank(self, alias_type: str) -> int:
         """Lower is stronger: the write's profile is found through the lowest rank."""

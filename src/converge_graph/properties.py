@@ -19,21 +19,32 @@ PROFILE_RESERVED = frozenset(
     {"profile_id", "cluster_id", "created_at", "updated_at", "properties_json", "property_ts_json"}
 )
 SCALARS = (str, int, float, bool)
+INT64 = range(-(2**63), 2**63)
 
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
+def _fits(value: Any) -> bool:
+    # JSON integers are unbounded; Neo4j's are 64-bit, and the driver raises on the rest.
+    return isinstance(value, bool) or not isinstance(value, int) or value in INT64
+
+
 def _storable(value: Any) -> Any:
     """A value Neo4j can hold as a property, or None when it cannot as it is."""
     if isinstance(value, SCALARS):
-        return value
+        return value if _fits(value) else None
     if isinstance(value, list) and value:
         kinds = {bool if isinstance(v, bool) else type(v) for v in value}
-        if len(kinds) == 1 and kinds <= {str, int, float, bool}:
+        if len(kinds) == 1 and kinds <= {str, int, float, bool} and all(map(_fits, value)):
             return value
     return None
+
+
+def nameable(key: str) -> bool:
+    """Neo4j refuses empty property names and names with NUL; such keys live only in JSON."""
+    return bool(key) and "\x00" not in key
 
 
 def event_node_properties(properties: dict[str, Any]) -> dict[str, Any]:
@@ -41,7 +52,7 @@ def event_node_properties(properties: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in properties.items():
         storable = _storable(value)
-        if storable is not None:
+        if storable is not None and nameable(key):
             out[f"prop.{key}"] = storable
     return out
 
@@ -75,7 +86,7 @@ def apply_latest(
             props.pop(key, None)
         else:
             props[key] = value
-        if key not in PROFILE_RESERVED:
+        if key not in PROFILE_RESERVED and nameable(key):
             changes[key] = profile_node_value(value)
     return props, times, changes
 
@@ -84,11 +95,13 @@ def merged_view(profiles: list[tuple[dict[str, Any], dict[str, str]]]) -> dict[s
     """A cluster's properties: per key, the value set at the latest event time."""
     best: dict[str, tuple[str, Any]] = {}
     for props, times in profiles:
-        for key, value in props.items():
+        # A key in times but not in props was removed (set to null) at that time: the
+        # removal is a write too, and it hides older values held by other profiles.
+        for key in props.keys() | times.keys():
             when = times.get(key, "")
             if key not in best or when > best[key][0]:
-                best[key] = (when, value)
-    return {key: value for key, (_, value) in sorted(best.items())}
+                best[key] = (when, props.get(key))
+    return {key: value for key, (_, value) in sorted(best.items()) if value is not None}
 
 
 def loads(text: str | None) -> dict[str, Any]:

@@ -122,3 +122,88 @@ def decide(
         decision.winner = ranked[0].cluster_id
         decision.losers = [c.cluster_id for c in ranked[1:]]
     return decision
+
+
+@dataclass(frozen=True)
+class Refusal:
+    alias: str
+    reason: str
+
+
+def urn_type(urn: str) -> str:
+    return urn.split(":", 2)[1]
+
+
+def _over_limit(
+    decision: Decision, aliases: list[Alias], cluster_urns: dict[str, set[str]], policy: Policy
+) -> str | None:
+    """The alias type whose per-cluster limit this decision would break, if any.
+
+    Only a write that makes a cluster worse counts: a cluster already over a limit
+    (an older, looser policy) still takes writes that add nothing of that type.
+    """
+    joined = {link.to_cluster for link in decision.links}
+    if decision.cluster_id:
+        joined.add(decision.cluster_id)
+    result = set().union(*(cluster_urns.get(c, set()) for c in joined)) | {a.urn for a in aliases}
+    own = cluster_urns.get(decision.cluster_id or "", set())
+    by_type: dict[str, int] = {}
+    for urn in result:
+        by_type[urn_type(urn)] = by_type.get(urn_type(urn), 0) + 1
+    own_by_type: dict[str, int] = {}
+    for urn in own:
+        own_by_type[urn_type(urn)] = own_by_type.get(urn_type(urn), 0) + 1
+    for alias_type in sorted(by_type, key=lambda t: (policy.rank(t), t)):
+        limit = policy.limit(alias_type)
+        count = by_type[alias_type]
+        if limit is not None and count > limit and count > own_by_type.get(alias_type, 0):
+            return alias_type
+    return None
+
+
+def decide_protected(
+    aliases: list[Alias],
+    holders: dict[str, list[Holder]],
+    clusters: dict[str, ClusterInfo],
+    cluster_urns: dict[str, set[str]],
+    policy: Policy,
+    *,
+    cookie_urn: str | None = None,
+    performer: Holder | None = None,
+) -> tuple[Decision, list[Alias], list[Refusal]]:
+    """:func:`decide` under merge protection (SPEC §4).
+
+    While the decision would give a cluster more distinct values of a type than the
+    policy allows, drop the lowest-priority alias that takes part in it (an alias
+    held by a cluster being joined, or a new value of the offending type) and decide
+    again, which may start a new profile. A shared event that alone breaks a limit
+    is not linked. Returns the decision, the aliases kept, and what was refused.
+    """
+    kept = list(aliases)
+    refusals: list[Refusal] = []
+    while True:
+        cookie = cookie_urn if any(a.urn == cookie_urn for a in kept) else None
+        decision = decide(kept, holders, clusters, policy, cookie_urn=cookie, performer=performer)
+        offending = _over_limit(decision, kept, cluster_urns, policy)
+        if offending is None:
+            return decision, kept, refusals
+        involved = {link.to_cluster for link in decision.links} | {decision.cluster_id}
+        own = cluster_urns.get(decision.cluster_id or "", set())
+        culprits = [
+            a for a in kept
+            if any(h.cluster_id in involved for h in holders.get(a.urn, []))
+            or (a.type == offending and a.urn not in own)
+        ]
+        reason = f"limit:{offending}"
+        if culprits:
+            weakest = max(culprits, key=lambda a: (policy.rank(a.type), a.urn))
+            kept.remove(weakest)
+            refusals.append(Refusal(weakest.urn, reason))
+        elif performer is not None:
+            refusals.append(Refusal("event", reason))
+            performer = None
+        else:  # nothing left to drop: take the decision without links
+            decision.links.clear()
+            decision.losers.clear()
+            decision.winner = decision.cluster_id
+            return decision, kept, refusals

@@ -14,7 +14,7 @@ from converge_graph.aliases import Alias, parse_alias, screen
 from converge_graph.errors import Forbidden, InvalidAlias, InvalidInput, NotFound, Unauthorized
 from converge_graph.ids import new_id, new_secret, same_hash, secret_hash
 from converge_graph.policy import Policy
-from converge_graph.resolver import ClusterInfo, Holder, decide
+from converge_graph.resolver import ClusterInfo, Holder, decide_protected
 from converge_graph.settings import Settings
 from converge_graph.store.graph import Graph
 
@@ -123,7 +123,7 @@ class Service:
             return self._resolve(tx, write, aliases, cookie_urn, event_id, ts, received)
 
         result = self.graph.write(work)
-        result["ignored_aliases"] = screened.ignored
+        result["ignored_aliases"] = screened.ignored + result["ignored_aliases"]
         return result
 
     def _lock_clusters(
@@ -156,13 +156,34 @@ class Service:
         holders = {urn: [moved(h) for h in hs] for urn, hs in holders.items()}
         return holders, (moved(performer) if performer else None), locked
 
+    def _screen_flags(
+        self, locked: dict[str, dict], aliases: list[Alias]
+    ) -> tuple[list[Alias], list[dict[str, str]], list[str]]:
+        """Drop aliases that may not link: quarantined hubs and unmerged evidence."""
+        kept, ignored, newly_quarantined = [], [], []
+        for alias in aliases:
+            row = locked[alias.urn]
+            if row["link_blocked"]:
+                ignored.append({"alias": alias.urn,
+                                "reason": "unmerged: this alias no longer links profiles"})
+            elif row["quarantined"] or len(row["holders"]) >= self.policy.hub_threshold:
+                if not row["quarantined"]:
+                    newly_quarantined.append(alias.urn)
+                ignored.append({"alias": alias.urn, "reason":
+                                f"quarantined: held by {len(row['holders'])} profiles "
+                                "(a hub); review it under GET /v1/conflicts"})
+            else:
+                kept.append(alias)
+        return kept, ignored, newly_quarantined
+
     def _resolve(
         self, tx: ManagedTransaction, write: Write, aliases: list[Alias], cookie_urn: str | None,
         event_id: str | None, ts: datetime, now: datetime,
     ) -> dict[str, Any]:
         g = self.graph
-        raw_holders = g.lock_aliases(tx, [asdict(a) for a in aliases], now)
-        holders = {urn: [Holder(**h) for h in hs] for urn, hs in raw_holders.items()}
+        locked = g.lock_aliases(tx, [asdict(a) for a in aliases], now)
+        aliases, ignored, quarantined = self._screen_flags(locked, aliases)
+        holders = {a.urn: [Holder(**h) for h in locked[a.urn]["holders"]] for a in aliases}
         created, performer = False, None
         if event_id is not None:
             merged = g.merge_event(
@@ -175,12 +196,17 @@ class Service:
                 props=props_mod.event_node_properties(write.properties),
             )
             created = merged["created"]
-            if merged["performer"]:
+            if merged["performer"] and not merged["link_blocked"]:
                 performer = Holder(**merged["performer"])
         holders, performer, clusters = self._lock_clusters(tx, holders, performer, now)
-        decision = decide(
-            aliases, holders, clusters, self.policy, cookie_urn=cookie_urn, performer=performer
+        cluster_urns = g.cluster_alias_urns(tx, sorted(clusters), self.policy.unlimited_types)
+        decision, aliases, refusals = decide_protected(
+            aliases, holders, clusters, cluster_urns, self.policy,
+            cookie_urn=cookie_urn, performer=performer,
         )
+        for refusal in refusals:
+            alias = f"event:{event_id}" if refusal.alias == "event" else refusal.alias
+            ignored.append({"alias": alias, "reason": refusal.reason})
 
         profile_id = decision.profile_id
         cluster_id = decision.winner or new_id("clu")
@@ -214,11 +240,21 @@ class Service:
             g.attach_event(
                 tx, event_id=event_id, profile_id=profile_id, source_id=write.source["source_id"]
             )
+        g.flag_aliases(tx, quarantined, now)
+        g.record_conflicts(tx, [
+            {"conflict_id": new_id("cfl"),
+             "kind": "quarantine" if item["reason"].startswith("quarantined") else "refused_merge",
+             "alias": item["alias"], "reason": item["reason"], "event_id": event_id,
+             "source_id": write.source["source_id"], "profile_id": profile_id}
+            for item in ignored
+            if item["alias"] in quarantined or item["reason"].startswith("limit:")
+        ], now)
         return {
             "event_id": event_id,
             "deduplicated": event_id is not None and not created,
             "profile_id": profile_id,
             "cluster_id": cluster_id,
+            "ignored_aliases": ignored,
         }
 
     # -- reads ------------------------------------------------------------------------

@@ -19,15 +19,15 @@ from tests.integration.workload import (
 
 
 def test_eight_threads_two_thousand_overlapping_writes_equal_the_serial_components(
-    service, driver, neo4j_settings, monkeypatch
+    linking_service, driver, neo4j_settings, monkeypatch
 ):
-    source = service.add_source("load", "webhook")
+    source = linking_service.add_source("load", "webhook")
     ops = random_ops(seed=7, writes=2000, pool=2500)
     order = list(ops)
     random.Random(11).shuffle(order)
 
     def post(op):
-        return service.ingest(Write(
+        return linking_service.ingest(Write(
             source=source, method="track", event_name="Load", aliases=list(op.aliases),
             event_id=op.event_id,
         ))

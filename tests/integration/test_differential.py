@@ -29,9 +29,9 @@ def recomputed_vs_maintained(driver) -> tuple[set[frozenset], set[frozenset]]:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_maintained_cluster_ids_equal_recomputed_components(service, driver, seed):
-    web = service.add_source("web", "web")
-    hook = service.add_source("hook", "webhook")
+def test_maintained_cluster_ids_equal_recomputed_components(linking_service, driver, seed):
+    web = linking_service.add_source("web", "web")
+    hook = linking_service.add_source("hook", "webhook")
     rng = random.Random(seed)
     effective = []  # each write as the expectation sees it
     for op in random_ops(seed=seed, writes=300, pool=260):
@@ -40,12 +40,12 @@ def test_maintained_cluster_ids_equal_recomputed_components(service, driver, see
             cookie = f"c{rng.randrange(150)}"
             method = rng.choice(["track", "set"])
             event_id = op.event_id if method == "track" else None
-            service.ingest(Write(source=web, method=method, event_name="View",
+            linking_service.ingest(Write(source=web, method=method, event_name="View",
                                  aliases=list(op.aliases), event_id=event_id,
                                  cookie_id=cookie))
             effective.append(Op(op.aliases + (f"urn:cookie:{cookie}",), event_id, op.name))
         else:
-            service.ingest(Write(source=hook, method="track", event_name="Order",
+            linking_service.ingest(Write(source=hook, method="track", event_name="Order",
                                  aliases=list(op.aliases), event_id=op.event_id))
             effective.append(op)
     recomputed, maintained = recomputed_vs_maintained(driver)

@@ -1,8 +1,8 @@
 """The error table: every failure becomes a JSON body naming the field and the fix.
 
     400 malformed JSON           422 invalid content (pydantic or ConvergeError)
-    401 unknown or missing key   404 unknown id           413 body too large
-    503 Neo4j unreachable, with Retry-After
+    401 unknown or missing key   404 unknown id or route  413 body too large
+    405 wrong method             503 Neo4j unreachable, with Retry-After
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from converge_graph.errors import ConvergeError, DatabaseUnavailable
+from converge_graph.errors import ConvergeError, DatabaseUnavailable, Forbidden, Unauthorized
 
 RETRY_AFTER_SECONDS = "5"
 
@@ -66,18 +67,44 @@ async def validation_handler(request: Request, exc: RequestValidationError) -> J
     return error_response(422, "invalid", first["message"], field=first["field"], details=details)
 
 
+def _credential_field(request: Request) -> str:
+    """Where this request carries its credential: the one field an auth error is about."""
+    if "token" in request.path_params:
+        return "token"
+    if request.url.path.startswith("/v1/webhook"):
+        return "X-Webhook-Token"
+    return "Authorization"
+
+
 async def converge_handler(request: Request, exc: ConvergeError) -> JSONResponse:
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(exc, DatabaseUnavailable) else None
-    return error_response(exc.status, exc.code, exc.message, field=exc.field, headers=headers)
+    field = exc.field
+    if field is None and isinstance(exc, Unauthorized | Forbidden):
+        field = _credential_field(request)
+    return error_response(exc.status, exc.code, exc.message, field=field, headers=headers)
+
+
+HTTP_CODES = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}
+
+
+async def http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Framework errors (no such route, wrong method, unreadable body) in the same shape."""
+    if exc.status_code == 400:
+        message, field = "the body could not be read as UTF-8 JSON; send a JSON object", "body"
+    elif exc.status_code == 404:
+        message, field = "no such route; see /docs for the routes", "path"
+    elif exc.status_code == 405:
+        message, field = f"{request.method} is not allowed on this route; see /docs", "method"
+    else:
+        message, field = str(exc.detail), None
+    return error_response(exc.status_code, HTTP_CODES.get(exc.status_code, "http_error"),
+                          message, field=field, headers=exc.headers)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_handler)
     app.add_exception_handler(ConvergeError, converge_handler)
-
-
-class BodyTooLarge(Exception):
-    pass
+    app.add_exception_handler(StarletteHTTPException, http_handler)
 
 
 class BodyLimit:
@@ -98,28 +125,34 @@ class BodyLimit:
                 await self._refuse(send, limit)
                 return
         seen = 0
-        started = False
+        started = refused = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            # FastAPI turns any exception raised while it reads the body into a 400, so the
+            # refusal is sent from here and the app is told the client went away.
+            nonlocal seen, started, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise BodyTooLarge()
+                    refused = True
+                    if not started:
+                        started = True
+                        await self._refuse(send, limit)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 has been sent; whatever the app answers is dropped
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send, limit)
+        await self.app(scope, limited_receive, tracking_send)
 
     @staticmethod
     async def _refuse(send: Send, limit: int) -> None:

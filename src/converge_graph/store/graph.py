@@ -32,6 +32,7 @@ QUERY_NAMES = (
     "create_api_key", "find_api_key", "cluster_by_alias", "read_cluster",
     "read_cluster_node", "cluster_events", "read_profile", "read_event",
     "cluster_properties", "verify_profiles", "verify_links", "readiness",
+    "cluster_alias_urns", "flag_aliases", "record_conflicts", "list_conflicts",
 )
 
 UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverDatabaseUnavailable, OSError)
@@ -113,13 +114,34 @@ class Graph:
         return schema_names(self.schema_path) - present
 
     # -- write path (inside one transaction) ------------------------------------------
-    def lock_aliases(self, tx: ManagedTransaction, aliases: list[dict], now: datetime) -> dict:
+    def lock_aliases(
+        self, tx: ManagedTransaction, aliases: list[dict], now: datetime
+    ) -> dict[str, dict]:
+        """Per urn: ``holders``, ``quarantined``, ``link_blocked``."""
         rows = tx.run(self.q.lock_aliases, aliases=aliases, now=now)
-        return {r["urn"]: native(r["holders"]) for r in rows}
+        return {r["urn"]: native(r.data()) for r in rows}
 
     def merge_event(self, tx: ManagedTransaction, **params: Any) -> dict:
-        record = tx.run(self.q.merge_event, params).single(strict=True)
-        return {"created": record["created"], "performer": native(record["performer"])}
+        return native(tx.run(self.q.merge_event, params).single(strict=True).data())
+
+    def cluster_alias_urns(
+        self, tx: ManagedTransaction, cluster_ids: list[str], unlimited: list[str]
+    ) -> dict[str, set[str]]:
+        rows = tx.run(self.q.cluster_alias_urns, cluster_ids=cluster_ids, unlimited=unlimited)
+        return {r["cluster_id"]: set(r["urns"]) for r in rows}
+
+    def flag_aliases(self, tx: ManagedTransaction, urns: list[str], now: datetime) -> None:
+        if urns:
+            tx.run(self.q.flag_aliases, urns=urns, now=now).consume()
+
+    def record_conflicts(
+        self, tx: ManagedTransaction, conflicts: list[dict], now: datetime
+    ) -> None:
+        if conflicts:
+            tx.run(self.q.record_conflicts, conflicts=conflicts, now=now).consume()
+
+    def list_conflicts(self, limit: int) -> list[dict]:
+        return self._rows(self.q.list_conflicts, limit=limit)
 
     def lock_clusters(
         self, tx: ManagedTransaction, cluster_ids: list[str], profile_ids: list[str], now: datetime
