@@ -66,8 +66,9 @@ class Param:
             if self.type == "float":
                 return float(text)
         except ValueError:
+            kind = "an int" if self.type == "int" else "a number"
             raise InvalidInput(
-                f"--param {self.name} takes an {self.type}, not {raw!r}", field=self.name
+                f"--param {self.name} takes {kind}, not {raw!r}", field=self.name
             ) from None
         if self.type == "bool":
             if text.lower() in _TRUE | _FALSE:

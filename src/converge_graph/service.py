@@ -301,14 +301,27 @@ class Service:
             "last_seen": max(lasts, default=None),
         }
 
-    def merged_into(self, cluster_id: str) -> str | None:
-        """The surviving cluster of an id that was merged away, following the chain."""
-        seen = set()
+    def successors(self, cluster_id: str) -> list[str]:
+        """Where an old cluster id lives on: the survivor of merges, or a split's parts."""
         node = self.graph.read_cluster_node(cluster_id)
-        while node and node["merged_into"] and node["cluster_id"] not in seen:
-            seen.add(node["cluster_id"])
-            node = self.graph.read_cluster_node(node["merged_into"])
-        return node["cluster_id"] if node and node["cluster_id"] != cluster_id else None
+        if node is None or not (node["merged_into"] or node["split_into"]):
+            return []
+        found: list[str] = []
+        pending, seen = [cluster_id], set()
+        while pending:
+            cid = pending.pop(0)
+            if cid in seen:
+                continue
+            seen.add(cid)
+            node = self.graph.read_cluster_node(cid)
+            if node is None:
+                continue
+            nxt = [node["merged_into"]] if node["merged_into"] else (node["split_into"] or [])
+            if nxt:
+                pending.extend(nxt)
+            elif cid != cluster_id and cid not in found:
+                found.append(cid)
+        return found
 
     def merged_properties(self, cluster_id: str) -> dict[str, Any]:
         rows = self.graph.cluster_properties(cluster_id)

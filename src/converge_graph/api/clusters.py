@@ -6,7 +6,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from converge_graph.api.deps import ReadKey, ServiceDep
@@ -37,16 +37,21 @@ async def _cluster(service, cluster_id: str) -> dict:
 
 
 @router.get("/v1/clusters/{cluster_id}", response_model=ClusterPublic,
-            response_model_by_alias=True, responses={308: {"description": "merged away"}})
+            response_model_by_alias=True, responses={308: {"description": "merged away: follow Location"},
+                       300: {"description": "split: the successors are listed"}})
 async def cluster(cluster_id: str, service: ServiceDep):
     """A person: profiles, aliases, SAME_AS evidence, merged properties, activity span."""
     try:
         return await _cluster(service, cluster_id)
     except NotFound:
-        survivor = await run_in_threadpool(service.merged_into, cluster_id)
-        if survivor is None:
+        successors = await run_in_threadpool(service.successors, cluster_id)
+        if not successors:
             raise
-        return RedirectResponse(f"/v1/clusters/{survivor}", status_code=308)
+        if len(successors) == 1:
+            return RedirectResponse(f"/v1/clusters/{successors[0]}", status_code=308)
+        return JSONResponse(status_code=300, content={
+            "cluster_id": cluster_id, "split_into": successors,
+            "message": "this cluster was split; read each successor"})
 
 
 @router.get("/v1/clusters/{cluster_id}/events", response_model=EventsPage)

@@ -33,6 +33,8 @@ QUERY_NAMES = (
     "read_cluster_node", "cluster_events", "read_profile", "read_event",
     "cluster_properties", "verify_profiles", "verify_links", "readiness",
     "cluster_alias_urns", "flag_aliases", "record_conflicts", "list_conflicts",
+    "clusters_linked_by_alias", "clusters_linked_by_event", "strip_alias_evidence",
+    "strip_event_evidence", "cluster_graph", "split_cluster", "cluster_links", "erase_cluster",
 )
 
 UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverDatabaseUnavailable, OSError)
@@ -177,6 +179,13 @@ class Graph:
 
     def attach_event(self, tx: ManagedTransaction, **params: Any) -> None:
         tx.run(self.q.attach_event, params).single(strict=True)
+
+    # -- repairs: unmerge, split, erase (inside one transaction) ----------------------
+    def tx_rows(self, tx: ManagedTransaction, name: str, **params: Any) -> list[dict]:
+        return [native(r.data()) for r in tx.run(self.q[name].text, params)]
+
+    def cluster_links(self, cluster_id: str) -> list[dict]:
+        return self._rows(self.q.cluster_links, cluster_id=cluster_id)
 
     # -- datasources and keys ---------------------------------------------------------
     def create_datasource(self, **params: Any) -> dict:

@@ -1,0 +1,47 @@
+// Right to be forgotten: deletes a cluster's profiles, their events, their SAME_AS and
+// HAS_ALIAS edges, the aliases no one else holds, the conflicts that name any of these,
+// and the cluster node. Idempotent: a second run deletes nothing.
+// params: $cluster_id
+// returns: profiles, events, aliases, conflicts (counts deleted)
+OPTIONAL MATCH (p:Profile {cluster_id: $cluster_id})
+WITH collect(p) AS profiles
+CALL (profiles) {
+  UNWIND profiles AS p
+  MATCH (p)-[:PERFORMED]->(e:Event)
+  WITH DISTINCT e
+  DETACH DELETE e
+  RETURN count(*) AS events
+}
+CALL (profiles) {
+  UNWIND profiles AS p
+  MATCH (p)-[:HAS_ALIAS]->(a:Alias)
+  RETURN collect(DISTINCT a) AS aliases
+}
+WITH profiles, events, aliases,
+     [p IN profiles | p.profile_id] AS profile_ids, [a IN aliases | a.urn] AS urns
+CALL (profiles) {
+  UNWIND profiles AS p
+  DETACH DELETE p
+  RETURN count(*) AS deleted_profiles
+}
+CALL (profile_ids, urns) {
+  MATCH (x:Conflict)
+  WHERE x.profile_id IN profile_ids OR x.alias IN urns
+  WITH x, x.alias AS urn
+  DELETE x
+  RETURN count(*) AS conflicts, collect(urn) AS conflict_urns
+}
+CALL (urns, conflict_urns) {
+  UNWIND urns + conflict_urns AS urn
+  WITH DISTINCT urn
+  MATCH (a:Alias {urn: urn})
+  WHERE NOT EXISTS { (a)<-[:HAS_ALIAS]-(:Profile) }
+  DETACH DELETE a
+  RETURN count(*) AS deleted_aliases
+}
+CALL () {
+  OPTIONAL MATCH (c:Cluster {cluster_id: $cluster_id})
+  DELETE c
+  RETURN count(c) AS clusters
+}
+RETURN deleted_profiles AS profiles, events, deleted_aliases AS aliases, conflicts

@@ -1,0 +1,141 @@
+"""Explain, undo and erase merges. Every SAME_AS edge records its evidence, so:
+
+* unmerge by alias or event removes that evidence, blocks it from linking again, and
+  splits each affected cluster into its true components under fresh cluster_ids —
+  the clusters a run that never received the evidence would have;
+* a manual link joins two clusters with `reason: manual`;
+* erasure deletes a person: profiles, events, the aliases nobody else holds;
+* explain walks the SAME_AS edges of one cluster (bounded by its cluster_id) from one
+  profile to another and returns each step's evidence.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from neo4j import ManagedTransaction
+
+from converge_graph.errors import InvalidInput, NotFound
+from converge_graph.ids import new_id
+from converge_graph.resolver import Holder
+from converge_graph.service import Service, utcnow
+from converge_graph.verify import components
+
+
+class Merges:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.graph = service.graph
+
+    # -- unmerge ----------------------------------------------------------------------
+    def unmerge(self, alias: str | None = None, event_id: str | None = None) -> dict[str, Any]:
+        if (alias is None) == (event_id is None):
+            raise InvalidInput("give exactly one of alias or event_id", field="alias")
+        urn = self.service.normalise_urn(alias) if alias is not None else None
+        g = self.graph
+
+        def work(tx: ManagedTransaction) -> dict[str, Any]:
+            now = utcnow()
+            if urn is not None:
+                found = g.tx_rows(tx, "clusters_linked_by_alias", urn=urn)
+            else:
+                found = g.tx_rows(tx, "clusters_linked_by_event", event_id=event_id)
+            cluster_ids = sorted({r["cluster_id"] for r in found})
+            g.lock_clusters(tx, cluster_ids, [], now)
+            if urn is not None:
+                stripped = g.tx_rows(tx, "strip_alias_evidence", urn=urn,
+                                     cluster_ids=cluster_ids, now=now)
+            else:
+                stripped = g.tx_rows(tx, "strip_event_evidence", event_id=event_id,
+                                     cluster_ids=cluster_ids, now=now)
+                if not stripped:
+                    raise NotFound(f"no event {event_id}", field="event_id")
+            splits = {cid: self._split(tx, cid, now) for cid in cluster_ids}
+            return {"evidence": urn or event_id, "links_removed": stripped[0]["removed"],
+                    "clusters": splits}
+
+        return g.write(work)
+
+    def _split(self, tx: ManagedTransaction, cluster_id: str, now) -> list[str]:
+        """Relabel a cluster's true components; returns the resulting cluster ids."""
+        rows = self.graph.tx_rows(tx, "cluster_graph", cluster_id=cluster_id)
+        comps = components(
+            [r["profile_id"] for r in rows],
+            [(r["profile_id"], other) for r in rows for other in r["linked"]],
+        )
+        if len(comps) <= 1:
+            return [cluster_id]
+        fresh = [{"cluster_id": new_id("clu"), "profile_ids": sorted(c)}
+                 for c in sorted(comps, key=lambda c: (-len(c), min(c)))]
+        self.graph.tx_rows(tx, "split_cluster", cluster_id=cluster_id, components=fresh, now=now)
+        return [c["cluster_id"] for c in fresh]
+
+    # -- manual link ------------------------------------------------------------------
+    def link(self, from_profile: str, to_profile: str, reason: str) -> dict[str, Any]:
+        g = self.graph
+        if from_profile == to_profile:
+            raise InvalidInput("a profile cannot be linked to itself", field="to")
+
+        def work(tx: ManagedTransaction) -> dict[str, Any]:
+            now = utcnow()
+            ends = []
+            for field, pid in (("from", from_profile), ("to", to_profile)):
+                row = g.tx_rows(tx, "read_profile", profile_id=pid)
+                if not row:
+                    raise NotFound(f"no profile {pid}", field=field)
+                p = row[0]["profile"]
+                ends.append(Holder(p["profile_id"], p["cluster_id"], p["created_at"]))
+            holders = {"ends": ends}
+            holders, _, clusters = self.service._lock_clusters(tx, holders, None, now)
+            a, b = holders["ends"]
+            g.link_profiles(tx, [{"from": a.profile_id, "to": b.profile_id, "via": [],
+                                  "reason": "manual", "event_id": None, "note": reason}], now)
+            if a.cluster_id == b.cluster_id:
+                return {"cluster_id": a.cluster_id}
+            ranked = sorted((clusters[a.cluster_id], clusters[b.cluster_id]),
+                            key=lambda c: (-c.size, c.created_at, c.cluster_id))
+            g.merge_clusters(tx, ranked[0].cluster_id, [ranked[1].cluster_id], now)
+            return {"cluster_id": ranked[0].cluster_id}
+
+        return g.write(work)
+
+    # -- erasure ----------------------------------------------------------------------
+    def erase(self, cluster_id: str) -> dict[str, int]:
+        g = self.graph
+
+        def work(tx: ManagedTransaction) -> dict[str, int]:
+            g.lock_clusters(tx, [cluster_id], [], utcnow())
+            return g.tx_rows(tx, "erase_cluster", cluster_id=cluster_id)[0]
+
+        return g.write(work)
+
+    # -- explain ----------------------------------------------------------------------
+    def explain(self, cluster_id: str, from_profile: str, to_profile: str) -> dict[str, Any]:
+        links = self.graph.cluster_links(cluster_id)
+        members = {r["profile_id"] for r in self.graph.read_cluster(cluster_id)
+                   for r in [r["profile"]]}
+        for field, pid in (("from", from_profile), ("to", to_profile)):
+            if pid not in members:
+                raise NotFound(f"profile {pid} is not in cluster {cluster_id}", field=field)
+        adjacent: dict[str, list[dict]] = {}
+        for link in links:
+            adjacent.setdefault(link["from"], []).append(link)
+            adjacent.setdefault(link["to"], []).append(link)
+        previous: dict[str, tuple[str, dict] | None] = {from_profile: None}
+        queue = deque([from_profile])
+        while queue:
+            here = queue.popleft()
+            for link in adjacent.get(here, []):
+                there = link["to"] if link["from"] == here else link["from"]
+                if there not in previous:
+                    previous[there] = (here, link)
+                    queue.append(there)
+        if to_profile not in previous:
+            raise NotFound("these profiles are not joined by SAME_AS links", field="to")
+        path, node = [], to_profile
+        while (step := previous[node]) is not None:
+            node, link = step
+            path.append(link)
+        return {"cluster_id": cluster_id, "from": from_profile, "to": to_profile,
+                "path": list(reversed(path))}
