@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.tree import Tree
 
+from converge_graph import cli_merges
 from converge_graph import verify as verify_mod
-from converge_graph.errors import ConvergeError
-from converge_graph.policy import Policy
-from converge_graph.service import Service
+from converge_graph.cli_common import console, opened
 from converge_graph.settings import Settings
-from converge_graph.store.graph import Graph, connect
 
 app = typer.Typer(help="converge-graph: identity resolution on Neo4j.", no_args_is_help=True)
 schema_app = typer.Typer(help="The Neo4j schema.", no_args_is_help=True)
@@ -26,7 +22,7 @@ keys_app = typer.Typer(help="API keys for reads and admin routes.", no_args_is_h
 app.add_typer(schema_app, name="schema")
 app.add_typer(sources_app, name="sources")
 app.add_typer(keys_app, name="keys")
-console = Console()
+cli_merges.register(app)
 
 
 class Kind(StrEnum):
@@ -37,20 +33,6 @@ class Kind(StrEnum):
 class Scope(StrEnum):
     read = "read"
     admin = "admin"
-
-
-@contextmanager
-def opened():
-    settings = Settings()
-    driver = connect(settings)
-    try:
-        graph = Graph(driver, settings)
-        yield Service(graph, settings, Policy.load(settings.policy_file))
-    except ConvergeError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(2) from exc
-    finally:
-        driver.close()
 
 
 def base_url(settings: Settings) -> str:
@@ -168,11 +150,17 @@ def bootstrap(
 
 Post the seed's server-side example:
   curl -s -X POST {hook_url} -H 'Content-Type: application/json' \\
-    -d '{{"event_name": "Subscribed To Newsletter", "properties": {{}}, "profile_properties": {{}}, "aliases": ["urn:email:john.smith@apple.com"]}}'
+    -d '{SEED_EXAMPLE}'
 Read the person back:
   curl -s -H 'Authorization: Bearer {creds['read_key']}' \\
     '{base}/v1/clusters/lookup?alias=urn:email:john.smith@apple.com'
 """, soft_wrap=True, highlight=False)
+
+
+SEED_EXAMPLE = json.dumps({
+    "event_name": "Subscribed To Newsletter", "properties": {}, "profile_properties": {},
+    "aliases": ["urn:email:john.smith@apple.com"],
+})
 
 
 def _hash(secret: str) -> str:

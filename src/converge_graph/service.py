@@ -55,7 +55,8 @@ class Service:
         if hit and hit[0] > time.monotonic():
             return hit[1]
         found = lookup(digest)
-        if found is not None and not same_hash(found.get("token_hash") or found.get("key_hash"), digest):
+        stored = found and (found.get("token_hash") or found.get("key_hash"))
+        if found is not None and not same_hash(stored or "", digest):
             found = None
         self._auth_cache[key] = (time.monotonic() + (30.0 if found else 2.0), found)
         return found
@@ -65,7 +66,9 @@ class Service:
             raise Unauthorized("missing datasource token: put it in the URL or X-Webhook-Token")
         source = self._cached("source", token, self.graph.find_datasource)
         if source is None:
-            raise Unauthorized("unknown datasource token; create one with `converge-graph sources add`")
+            raise Unauthorized(
+                "unknown datasource token; create one with `converge-graph sources add`"
+            )
         if kind is not None and source["kind"] != kind:
             raise Forbidden(
                 f"this token belongs to a {source['kind']} datasource; "
@@ -262,7 +265,9 @@ class Service:
         try:
             return parse_alias(raw, self.policy, self.settings.default_region).urn
         except ValueError as exc:
-            raise InvalidAlias(f"alias {raw!r} cannot identify anyone: {exc}", field="alias") from None
+            raise InvalidAlias(
+                f"alias {raw!r} cannot identify anyone: {exc}", field="alias"
+            ) from None
 
     def lookup(self, raw_urn: str) -> str:
         urn = self.normalise_urn(raw_urn)

@@ -37,7 +37,8 @@ async def _cluster(service, cluster_id: str) -> dict:
 
 
 @router.get("/v1/clusters/{cluster_id}", response_model=ClusterPublic,
-            response_model_by_alias=True, responses={308: {"description": "merged away: follow Location"},
+            response_model_by_alias=True,
+            responses={308: {"description": "merged away: follow Location"},
                        300: {"description": "split: the successors are listed"}})
 async def cluster(cluster_id: str, service: ServiceDep):
     """A person: profiles, aliases, SAME_AS evidence, merged properties, activity span."""

@@ -35,6 +35,7 @@ QUERY_NAMES = (
     "cluster_alias_urns", "flag_aliases", "record_conflicts", "list_conflicts",
     "clusters_linked_by_alias", "clusters_linked_by_event", "strip_alias_evidence",
     "strip_event_evidence", "cluster_graph", "split_cluster", "cluster_links", "erase_cluster",
+    "cluster_type_counts",
 )
 
 UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverDatabaseUnavailable, OSError)
@@ -183,6 +184,9 @@ class Graph:
     # -- repairs: unmerge, split, erase (inside one transaction) ----------------------
     def tx_rows(self, tx: ManagedTransaction, name: str, **params: Any) -> list[dict]:
         return [native(r.data()) for r in tx.run(self.q[name].text, params)]
+
+    def cluster_type_counts(self, unlimited: list[str], min_count: int) -> list[dict]:
+        return self._rows(self.q.cluster_type_counts, unlimited=unlimited, min_count=min_count)
 
     def cluster_links(self, cluster_id: str) -> list[dict]:
         return self._rows(self.q.cluster_links, cluster_id=cluster_id)
