@@ -225,3 +225,21 @@ class SourcePublic(BaseModel):
     token: str
     postback_url: str
     snippet: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="Stable machine-readable kind, e.g. 'invalid', 'unauthorized'")
+    message: str = Field(description="What is wrong and what would be right")
+    field: str | None = Field(None, description="The request field at fault, e.g. 'aliases[2]'")
+    details: list[ErrorDetail] | None = Field(None, description="Every field at fault")
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx and 5xx answer."""
+
+    error: ErrorInfo

@@ -176,8 +176,9 @@ def decide_protected(
     While the decision would give a cluster more distinct values of a type than the
     policy allows, drop the lowest-priority alias that takes part in it (an alias
     held by a cluster being joined, or a new value of the offending type) and decide
-    again, which may start a new profile. A shared event that alone breaks a limit
-    is not linked. Returns the decision, the aliases kept, and what was refused.
+    again, which may start a new profile. A shared event taking part in it is given
+    up first, as the weakest evidence. Returns the decision, the aliases kept, and
+    what was refused.
     """
     kept = list(aliases)
     refusals: list[Refusal] = []
@@ -187,6 +188,12 @@ def decide_protected(
         offending = _over_limit(decision, kept, cluster_urns, policy)
         if offending is None:
             return decision, kept, refusals
+        reason = f"limit:{offending}"
+        if performer is not None and any(k.reason == "shared_event" for k in decision.links):
+            # A shared event is the weakest evidence: give it up before any alias.
+            refusals.append(Refusal("event", reason))
+            performer = None
+            continue
         involved = {link.to_cluster for link in decision.links} | {decision.cluster_id}
         own = cluster_urns.get(decision.cluster_id or "", set())
         culprits = [
@@ -194,14 +201,10 @@ def decide_protected(
             if any(h.cluster_id in involved for h in holders.get(a.urn, []))
             or (a.type == offending and a.urn not in own)
         ]
-        reason = f"limit:{offending}"
         if culprits:
             weakest = max(culprits, key=lambda a: (policy.rank(a.type), a.urn))
             kept.remove(weakest)
             refusals.append(Refusal(weakest.urn, reason))
-        elif performer is not None:
-            refusals.append(Refusal("event", reason))
-            performer = None
         else:  # nothing left to drop: take the decision without links
             decision.links.clear()
             decision.losers.clear()

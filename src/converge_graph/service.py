@@ -13,6 +13,7 @@ from converge_graph import properties as props_mod
 from converge_graph.aliases import Alias, parse_alias, screen
 from converge_graph.errors import Forbidden, InvalidAlias, InvalidInput, NotFound, Unauthorized
 from converge_graph.ids import new_id, new_secret, same_hash, secret_hash
+from converge_graph.library import load_library
 from converge_graph.policy import Policy
 from converge_graph.resolver import ClusterInfo, Holder, decide_protected
 from converge_graph.settings import Settings
@@ -46,6 +47,8 @@ class Service:
         self.settings = settings
         self.policy = policy
         self._auth_cache: dict[str, tuple[float, dict | None]] = {}
+        # The analysts' cluster query, so API links open Browser on exactly that query.
+        self.browser_query = load_library(settings.cypher_dir / "queries")["browser_cluster"]
 
     # -- authentication ---------------------------------------------------------------
     def _cached(self, kind: str, secret: str, lookup) -> dict | None:

@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from converge_graph import __version__
-from converge_graph.api import clusters, errors, health, ingest, merges
+from converge_graph.api import browser, clusters, errors, health, ingest, merges
 from converge_graph.errors import DatabaseUnavailable
 from converge_graph.policy import Policy
 from converge_graph.service import Service
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(clusters.router)
     app.include_router(merges.router)
+    app.include_router(browser.router)
     if settings.demo:
         from converge_graph.api import demo
 

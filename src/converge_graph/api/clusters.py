@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -11,15 +10,16 @@ from starlette.concurrency import run_in_threadpool
 
 from converge_graph.api.deps import ReadKey, ServiceDep
 from converge_graph.errors import NotFound
+from converge_graph.library import browser_edit_url
 from converge_graph.models import ClusterPublic, EnrichedEvent, EventsPage, ProfilePublic
 
 router = APIRouter(tags=["identities"], dependencies=[ReadKey])
 
 
-def browser_url(base: str, cluster_id: str) -> str:
-    query = (f"MATCH (p:Profile {{cluster_id: '{cluster_id}'}}) "
-             "OPTIONAL MATCH (p)-[r:HAS_ALIAS|SAME_AS]->(x) RETURN p, r, x")
-    return f"{base}?cmd=edit&arg={quote(query)}"
+def browser_url(service, cluster_id: str) -> str:
+    """Opens Browser with the library's cluster query for this cluster in the editor."""
+    query = service.browser_query.inline({"cluster_id": cluster_id})
+    return browser_edit_url(service.settings.browser_url, query)
 
 
 @router.get("/v1/clusters/lookup", response_model=ClusterPublic, response_model_by_alias=True)
@@ -32,7 +32,7 @@ async def lookup(alias: Annotated[str, Query(description="urn:<type>:<value>")],
 
 async def _cluster(service, cluster_id: str) -> dict:
     body = await run_in_threadpool(service.cluster, cluster_id)
-    body["browser_url"] = browser_url(service.settings.browser_url, cluster_id)
+    body["browser_url"] = browser_url(service, cluster_id)
     return body
 
 

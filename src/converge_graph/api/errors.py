@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from converge_graph.errors import ConvergeError, DatabaseUnavailable, Forbidden, Unauthorized
+from converge_graph.models import ErrorBody
 
 RETRY_AFTER_SECONDS = "5"
 
@@ -105,6 +106,61 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_handler)
     app.add_exception_handler(ConvergeError, converge_handler)
     app.add_exception_handler(StarletteHTTPException, http_handler)
+    _document(app)
+
+
+UNCHECKED_PATHS = {"/healthz", "/readyz", "/v1/cvg.js"}  # no key, no body, no Neo4j error body
+ERRORS = {
+    "400": "Malformed JSON", "401": "Unknown or missing token or key",
+    "403": "A token or key of the wrong kind", "404": "Unknown id",
+    "413": "Body too large", "422": "Invalid content",
+    "503": "Neo4j unreachable; retry after the Retry-After header",
+}
+
+
+def _error_statuses(path: str, operation: dict[str, Any]) -> list[str]:
+    """Which statuses of the error table an operation can answer."""
+    if path in UNCHECKED_PATHS:
+        return []
+    names = {p["name"].lower() for p in operation.get("parameters", [])}
+    statuses = ["503"]
+    if operation.get("security") or names & {"token", "x-webhook-token"}:
+        statuses += ["401", "403"]
+    if operation.get("security"):
+        statuses.append("404")
+    if "requestBody" in operation:
+        statuses += ["400", "413"]
+    if names or "requestBody" in operation:
+        statuses.append("422")
+    return statuses
+
+
+def _document(app: FastAPI) -> None:
+    """Put the error table into the OpenAPI schema, replacing FastAPI's default 422 body."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(error_schema.pop("$defs", {}))
+        components["ErrorBody"] = error_schema
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status in _error_statuses(path, operation):
+                    responses[status] = {"description": ERRORS[status], "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
+                    }}
+        for unused in ("HTTPValidationError", "ValidationError"):
+            if f"#/components/schemas/{unused}" not in json.dumps(schema["paths"]):
+                components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class BodyLimit:
