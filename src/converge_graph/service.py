@@ -132,6 +132,10 @@ class Service:
         result["ignored_aliases"] = screened.ignored + result["ignored_aliases"]
         return result
 
+    def ingest_batch(self, writes: list[Write]) -> list[dict[str, Any]]:
+        """Several writes, with exactly the outcome of ingesting them one by one in order."""
+        return [self.ingest(write) for write in writes]
+
     def _lock_clusters(
         self, tx: ManagedTransaction, holders: dict[str, list[Holder]], performer: Holder | None,
         now: datetime,

@@ -53,6 +53,14 @@ def _message(err: dict[str, Any], field: str) -> str:
     return f"{field}: {msg}"
 
 
+def describe(err: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """One pydantic error as ``{"field", "message"}``, the field under ``prefix``."""
+    field = _field(err.get("loc", ()))
+    if prefix:
+        field = f"{prefix}.{field}" if field != "body" else prefix
+    return {"field": field, "message": _message(err, field)}
+
+
 async def validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
@@ -60,10 +68,7 @@ async def validation_handler(request: Request, exc: RequestValidationError) -> J
         reason = err.get("ctx", {}).get("error", "invalid JSON")
         return error_response(400, "malformed_json", f"the body is not valid JSON: {reason}",
                               field="body")
-    details = []
-    for err in errors:
-        field = _field(err.get("loc", ()))
-        details.append({"field": field, "message": _message(err, field)})
+    details = [describe(err) for err in errors]
     first = details[0]
     return error_response(422, "invalid", first["message"], field=first["field"], details=details)
 

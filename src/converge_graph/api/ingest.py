@@ -8,10 +8,21 @@ from importlib import resources
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from converge_graph.aliases import screen
 from converge_graph.api.deps import ServiceDep
-from converge_graph.models import CollectEvent, CollectResult, WebhookEvent, WriteResult
+from converge_graph.api.errors import describe
+from converge_graph.errors import ConvergeError, InvalidInput
+from converge_graph.models import (
+    BatchResult,
+    CollectEvent,
+    CollectResult,
+    WebhookBatch,
+    WebhookEvent,
+    WriteResult,
+)
 from converge_graph.service import Write
 
 router = APIRouter(tags=["ingest"])
@@ -46,6 +57,38 @@ async def webhook_header(
 ) -> dict:
     """Record one server-side event; the datasource token is in X-Webhook-Token."""
     return await _webhook(service, x_webhook_token, event)
+
+
+@router.post("/v1/webhook/{token}/batch", response_model=BatchResult)
+async def webhook_batch(token: str, batch: WebhookBatch, service: ServiceDep) -> dict:
+    """Record up to 500 server-side events; per-item results in order."""
+    source = await run_in_threadpool(service.source_for_token, token, "webhook")
+    limit = service.settings.max_batch_events
+    if len(batch.events) > limit:
+        raise InvalidInput(
+            f"events has {len(batch.events)} items; at most {limit} per batch — split it",
+            field="events",
+        )
+    results: list[dict | None] = [None] * len(batch.events)
+    writes, slots = [], []
+    for index, item in enumerate(batch.events):
+        try:
+            event = WebhookEvent.model_validate(item)
+            screen(event.aliases, service.policy, service.settings.default_region)
+        except ValidationError as exc:
+            results[index] = {"error": {"code": "invalid",
+                                        **describe(exc.errors()[0], f"events[{index}]")}}
+            continue
+        except ConvergeError as exc:
+            results[index] = {"error": {**exc.to_dict(),
+                                        "field": f"events[{index}].{exc.field or 'event'}"}}
+            continue
+        writes.append(webhook_write(source, event))
+        slots.append(index)
+    done = await run_in_threadpool(service.ingest_batch, writes) if writes else []
+    for index, result in zip(slots, done, strict=True):
+        results[index] = result
+    return {"results": results}
 
 
 @router.post("/v1/collect/{token}", response_model=CollectResult)
