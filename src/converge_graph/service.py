@@ -11,11 +11,12 @@ from neo4j import ManagedTransaction
 
 from converge_graph import properties as props_mod
 from converge_graph.aliases import Alias, parse_alias, screen
+from converge_graph.batch import AliasState, Delta, EventState, Neighbourhood, Overlay, Prepared
 from converge_graph.errors import Forbidden, InvalidAlias, InvalidInput, NotFound, Unauthorized
 from converge_graph.ids import new_id, new_secret, same_hash, secret_hash
 from converge_graph.library import load_library
 from converge_graph.policy import Policy
-from converge_graph.resolver import ClusterInfo, Holder, decide_protected
+from converge_graph.resolver import ClusterInfo, Holder
 from converge_graph.settings import Settings
 from converge_graph.store.graph import Graph
 
@@ -108,7 +109,8 @@ class Service:
             return None
         return raw.strip()
 
-    def ingest(self, write: Write) -> dict[str, Any]:
+    def prepare(self, write: Write) -> Prepared:
+        """Screen one write's aliases and ids (raises InvalidAlias for a malformed URN)."""
         screened = screen(write.aliases, self.policy, self.settings.default_region)
         aliases = list(screened.accepted)
         cookie_urn = None
@@ -117,39 +119,105 @@ class Service:
             cookie_urn = cookie.urn
             if cookie.urn not in screened.urns:
                 aliases.append(cookie)
-        aliases.sort()
         stores_event = write.method != "set"
         event_id = self.clean_event_id(write.event_id) if stores_event else None
         if stores_event and event_id is None:
             event_id = new_id("evt")
-        received = utcnow()
-        ts = write.timestamp or received
+        return Prepared(
+            source_id=write.source["source_id"], method=write.method,
+            event_name=write.event_name, properties=write.properties,
+            profile_properties=write.profile_properties, aliases=sorted(aliases),
+            cookie_urn=cookie_urn, event_id=event_id, ts=write.timestamp or utcnow(),
+            ignored=screened.ignored,
+        )
 
-        def work(tx: ManagedTransaction) -> dict[str, Any]:
-            return self._resolve(tx, write, aliases, cookie_urn, event_id, ts, received)
-
-        result = self.graph.write(work)
-        result["ignored_aliases"] = screened.ignored + result["ignored_aliases"]
-        return result
+    def ingest(self, write: Write) -> dict[str, Any]:
+        return self.ingest_batch([write])[0]
 
     def ingest_batch(self, writes: list[Write]) -> list[dict[str, Any]]:
-        """Several writes, with exactly the outcome of ingesting them one by one in order."""
-        return [self.ingest(write) for write in writes]
+        """Several writes in one transaction, with exactly the outcome of ingesting them
+        one by one in order: a constant number of round trips, whatever the batch size."""
+        prepared = [self.prepare(w) for w in writes]
 
-    def _lock_clusters(
-        self, tx: ManagedTransaction, holders: dict[str, list[Holder]], performer: Holder | None,
-        now: datetime,
-    ) -> tuple[dict[str, list[Holder]], Holder | None, dict[str, ClusterInfo]]:
-        """Lock every cluster involved, re-reading memberships until none moved."""
-        profile_ids = sorted(
-            {h.profile_id for hs in holders.values() for h in hs}
-            | ({performer.profile_id} if performer else set())
+        def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
+            now = utcnow()
+            overlay = Overlay(self._neighbourhood(tx, prepared, now), self.policy, now)
+            results = [overlay.apply(i, w) for i, w in enumerate(prepared)]
+            self._write(tx, overlay.delta(), now)
+            return results
+
+        return self.graph.write(work)
+
+    def _neighbourhood(
+        self, tx: ManagedTransaction, prepared: list[Prepared], now: datetime
+    ) -> Neighbourhood:
+        """Lock in a stable order (aliases, events, clusters) and read what the writes see."""
+        g = self.graph
+        aliases = sorted({a for w in prepared for a in w.aliases})
+        alias_rows = g.lock_aliases(tx, [asdict(a) for a in aliases], now)
+        first: dict[str, Prepared] = {}
+        for w in prepared:
+            if w.event_id is not None:
+                first.setdefault(w.event_id, w)
+        event_rows = g.merge_events(tx, [
+            {"event_id": eid, "fields": {
+                "event_name": w.event_name, "method": w.method, "timestamp": w.ts,
+                "received_at": now, "source_id": w.source_id,
+                "properties_json": props_mod.dumps(w.properties)},
+             "props": props_mod.event_node_properties(w.properties)}
+            for eid, w in sorted(first.items())
+        ])
+        known: dict[str, tuple[str, datetime]] = {}
+        for row in alias_rows.values():
+            for h in row["holders"]:
+                known[h["profile_id"]] = (h["cluster_id"], h["created_at"])
+        for row in event_rows.values():
+            if row["performer"]:
+                p = row["performer"]
+                known[p["profile_id"]] = (p["cluster_id"], p["created_at"])
+        current, clusters = self._lock_members(tx, {p: c for p, (c, _) in known.items()}, now)
+        states = {}
+        if any(w.profile_properties for w in prepared):
+            for pid, row in g.read_profile_states(tx, sorted(known)).items():
+                states[pid] = (props_mod.loads(row["properties_json"]),
+                               props_mod.loads(row["property_ts_json"]))
+        return Neighbourhood(
+            aliases={urn: AliasState([h["profile_id"] for h in row["holders"]],
+                                     row["quarantined"], row["link_blocked"])
+                     for urn, row in alias_rows.items()},
+            events={eid: EventState(
+                seen=not row["created"], link_blocked=row["link_blocked"],
+                performer=row["performer"]["profile_id"] if row["performer"] else None)
+                for eid, row in event_rows.items()},
+            profile_cluster=current,
+            profile_created={p: created for p, (_, created) in known.items()},
+            clusters=clusters,
+            cluster_urns=g.cluster_alias_urns(tx, sorted(clusters), self.policy.unlimited_types),
+            profile_state=states,
         )
-        wanted = {h.cluster_id for hs in holders.values() for h in hs}
-        if performer:
-            wanted.add(performer.cluster_id)
+
+    def _write(self, tx: ManagedTransaction, d: Delta, now: datetime) -> None:
+        """The batch's changes in a fixed number of UNWIND statements."""
+        g = self.graph
+        g.unwind(tx, "create_profiles", "profiles", d.profiles)
+        g.unwind(tx, "upsert_clusters", "clusters", d.clusters, now=now)
+        g.unwind(tx, "relabel_clusters", "relabels", d.relabels)
+        g.link_profiles(tx, d.links, now)
+        g.unwind(tx, "attach_aliases", "attachments", d.attachments)
+        g.unwind(tx, "set_profile_properties", "rows", d.properties, now=now)
+        g.unwind(tx, "finish_events", "events", d.events)
+        g.flag_aliases(tx, d.quarantined, now)
+        g.record_conflicts(tx, d.conflicts)
+
+    def _lock_members(
+        self, tx: ManagedTransaction, profile_cluster: dict[str, str], now: datetime
+    ) -> tuple[dict[str, str], dict[str, ClusterInfo]]:
+        """Lock every cluster of these profiles, re-reading memberships until none moved
+        (a concurrent merge may relabel a profile between our read and our lock)."""
+        profile_ids = sorted(profile_cluster)
+        wanted = set(profile_cluster.values())
         locked: dict[str, ClusterInfo] = {}
-        current: dict[str, str] = {}
+        current: dict[str, str] = dict(profile_cluster)
         while True:
             need = sorted(wanted - locked.keys())
             clusters, members = self.graph.lock_clusters(tx, need, profile_ids, now)
@@ -158,114 +226,22 @@ class Service:
             current = {m["profile_id"]: m["cluster_id"] for m in members}
             wanted = set(current.values())
             if wanted <= locked.keys():
-                break
+                return current, {c: locked[c] for c in wanted}
+
+    def _lock_clusters(
+        self, tx: ManagedTransaction, holders: dict[str, list[Holder]], performer: Holder | None,
+        now: datetime,
+    ) -> tuple[dict[str, list[Holder]], Holder | None, dict[str, ClusterInfo]]:
+        """:meth:`_lock_members` for holders as the resolver sees them."""
+        everyone = [h for hs in holders.values() for h in hs] + ([performer] if performer else [])
+        current, clusters = self._lock_members(
+            tx, {h.profile_id: h.cluster_id for h in everyone}, now)
 
         def moved(h: Holder) -> Holder:
             return Holder(h.profile_id, current[h.profile_id], h.created_at)
 
         holders = {urn: [moved(h) for h in hs] for urn, hs in holders.items()}
-        return holders, (moved(performer) if performer else None), locked
-
-    def _screen_flags(
-        self, locked: dict[str, dict], aliases: list[Alias]
-    ) -> tuple[list[Alias], list[dict[str, str]], list[str]]:
-        """Drop aliases that may not link: quarantined hubs and unmerged evidence."""
-        kept, ignored, newly_quarantined = [], [], []
-        for alias in aliases:
-            row = locked[alias.urn]
-            if row["link_blocked"]:
-                ignored.append({"alias": alias.urn,
-                                "reason": "unmerged: this alias no longer links profiles"})
-            elif row["quarantined"] or len(row["holders"]) >= self.policy.hub_threshold:
-                if not row["quarantined"]:
-                    newly_quarantined.append(alias.urn)
-                ignored.append({"alias": alias.urn, "reason":
-                                f"quarantined: held by {len(row['holders'])} profiles "
-                                "(a hub); review it under GET /v1/conflicts"})
-            else:
-                kept.append(alias)
-        return kept, ignored, newly_quarantined
-
-    def _resolve(
-        self, tx: ManagedTransaction, write: Write, aliases: list[Alias], cookie_urn: str | None,
-        event_id: str | None, ts: datetime, now: datetime,
-    ) -> dict[str, Any]:
-        g = self.graph
-        locked = g.lock_aliases(tx, [asdict(a) for a in aliases], now)
-        aliases, ignored, quarantined = self._screen_flags(locked, aliases)
-        holders = {a.urn: [Holder(**h) for h in locked[a.urn]["holders"]] for a in aliases}
-        created, performer = False, None
-        if event_id is not None:
-            merged = g.merge_event(
-                tx, event_id=event_id, source_id=write.source["source_id"],
-                fields={
-                    "event_name": write.event_name, "method": write.method, "timestamp": ts,
-                    "received_at": now, "source_id": write.source["source_id"],
-                    "properties_json": props_mod.dumps(write.properties),
-                },
-                props=props_mod.event_node_properties(write.properties),
-            )
-            created = merged["created"]
-            if merged["performer"] and not merged["link_blocked"]:
-                performer = Holder(**merged["performer"])
-        holders, performer, clusters = self._lock_clusters(tx, holders, performer, now)
-        cluster_urns = g.cluster_alias_urns(tx, sorted(clusters), self.policy.unlimited_types)
-        decision, aliases, refusals = decide_protected(
-            aliases, holders, clusters, cluster_urns, self.policy,
-            cookie_urn=cookie_urn, performer=performer,
-        )
-        for refusal in refusals:
-            alias = f"event:{event_id}" if refusal.alias == "event" else refusal.alias
-            ignored.append({"alias": alias, "reason": refusal.reason})
-
-        profile_id = decision.profile_id
-        cluster_id = decision.winner or new_id("clu")
-        if profile_id is None:
-            profile_id = new_id("prf")
-            g.create_profile(tx, profile_id=profile_id, cluster_id=cluster_id, now=now)
-        g.link_profiles(
-            tx,
-            [
-                {"from": profile_id, "to": link.to_profile, "via": link.via,
-                 "reason": link.reason, "event_id": event_id}
-                for link in decision.links
-            ],
-            now,
-        )
-        g.merge_clusters(tx, cluster_id, decision.losers, now)
-        g.attach_aliases(tx, profile_id=profile_id, urns=[a.urn for a in aliases], ts=ts)
-        if write.profile_properties:
-            state = g.read_profile_state(tx, profile_id) or {}
-            new_props, new_ts, changes = props_mod.apply_latest(
-                props_mod.loads(state.get("properties_json")),
-                props_mod.loads(state.get("property_ts_json")),
-                write.profile_properties, ts,
-            )
-            g.set_profile_properties(
-                tx, profile_id=profile_id, node_props=changes,
-                properties_json=props_mod.dumps(new_props),
-                property_ts_json=props_mod.dumps(new_ts), now=now,
-            )
-        if created:
-            g.attach_event(
-                tx, event_id=event_id, profile_id=profile_id, source_id=write.source["source_id"]
-            )
-        g.flag_aliases(tx, quarantined, now)
-        g.record_conflicts(tx, [
-            {"conflict_id": new_id("cfl"),
-             "kind": "quarantine" if item["reason"].startswith("quarantined") else "refused_merge",
-             "alias": item["alias"], "reason": item["reason"], "event_id": event_id,
-             "source_id": write.source["source_id"], "profile_id": profile_id}
-            for item in ignored
-            if item["alias"] in quarantined or item["reason"].startswith("limit:")
-        ], now)
-        return {
-            "event_id": event_id,
-            "deduplicated": event_id is not None and not created,
-            "profile_id": profile_id,
-            "cluster_id": cluster_id,
-            "ignored_aliases": ignored,
-        }
+        return holders, (moved(performer) if performer else None), clusters
 
     # -- reads ------------------------------------------------------------------------
     def normalise_urn(self, raw: str) -> str:

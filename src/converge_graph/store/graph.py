@@ -26,16 +26,17 @@ from converge_graph.store.schema import schema_names, schema_statements
 T = TypeVar("T")
 
 QUERY_NAMES = (
-    "lock_aliases", "merge_event", "lock_clusters", "read_profile_state", "create_profile",
-    "link_profiles", "merge_clusters", "attach_aliases", "set_profile_properties",
-    "attach_event", "create_datasource", "find_datasource", "list_datasources",
+    "lock_aliases", "merge_events", "lock_clusters", "read_profile_states", "create_profiles",
+    "upsert_clusters", "relabel_clusters", "link_profiles", "merge_clusters",
+    "attach_aliases", "set_profile_properties", "finish_events", "create_datasource",
+    "find_datasource", "list_datasources",
     "create_api_key", "find_api_key", "cluster_by_alias", "read_cluster",
     "read_cluster_node", "cluster_events", "read_profile", "read_event",
     "cluster_properties", "verify_profiles", "verify_links", "readiness",
     "cluster_alias_urns", "flag_aliases", "record_conflicts", "list_conflicts",
     "clusters_linked_by_alias", "clusters_linked_by_event", "strip_alias_evidence",
     "strip_event_evidence", "cluster_graph", "split_cluster", "cluster_links", "erase_cluster",
-    "cluster_type_counts",
+    "cluster_type_counts", "find_datasource_by_name",
 )
 
 UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverDatabaseUnavailable, OSError)
@@ -124,8 +125,11 @@ class Graph:
         rows = tx.run(self.q.lock_aliases, aliases=aliases, now=now)
         return {r["urn"]: native(r.data()) for r in rows}
 
-    def merge_event(self, tx: ManagedTransaction, **params: Any) -> dict:
-        return native(tx.run(self.q.merge_event, params).single(strict=True).data())
+    def merge_events(self, tx: ManagedTransaction, events: list[dict]) -> dict[str, dict]:
+        if not events:
+            return {}
+        return {r["event_id"]: native(r.data()) for r in tx.run(self.q.merge_events,
+                                                                 events=events)}
 
     def cluster_alias_urns(
         self, tx: ManagedTransaction, cluster_ids: list[str], unlimited: list[str]
@@ -137,11 +141,9 @@ class Graph:
         if urns:
             tx.run(self.q.flag_aliases, urns=urns, now=now).consume()
 
-    def record_conflicts(
-        self, tx: ManagedTransaction, conflicts: list[dict], now: datetime
-    ) -> None:
+    def record_conflicts(self, tx: ManagedTransaction, conflicts: list[dict]) -> None:
         if conflicts:
-            tx.run(self.q.record_conflicts, conflicts=conflicts, now=now).consume()
+            tx.run(self.q.record_conflicts, conflicts=conflicts).consume()
 
     def list_conflicts(self, limit: int) -> list[dict]:
         return self._rows(self.q.list_conflicts, limit=limit)
@@ -154,12 +156,18 @@ class Graph:
         ).single(strict=True)
         return native(record["clusters"]), record["members"]
 
-    def read_profile_state(self, tx: ManagedTransaction, profile_id: str) -> dict | None:
-        record = tx.run(self.q.read_profile_state, profile_id=profile_id).single()
-        return record.data() if record else None
+    def read_profile_states(self, tx: ManagedTransaction, profile_ids: list[str]) -> dict:
+        if not profile_ids:
+            return {}
+        rows = tx.run(self.q.read_profile_states, profile_ids=profile_ids)
+        return {r["profile_id"]: r.data() for r in rows}
 
-    def create_profile(self, tx: ManagedTransaction, **params: Any) -> None:
-        tx.run(self.q.create_profile, params).consume()
+    def unwind(
+        self, tx: ManagedTransaction, name: str, key: str, rows: list[dict], **params: Any
+    ) -> None:
+        """One ``UNWIND $<key>`` statement of a batch write; skipped when there are no rows."""
+        if rows:
+            tx.run(self.q[name].text, {key: rows, **params}).consume()
 
     def link_profiles(self, tx: ManagedTransaction, links: list[dict], now: datetime) -> None:
         if links:
@@ -170,16 +178,6 @@ class Graph:
     ) -> None:
         if losers:
             tx.run(self.q.merge_clusters, winner=winner, losers=losers, now=now).consume()
-
-    def attach_aliases(self, tx: ManagedTransaction, **params: Any) -> None:
-        if params["urns"]:
-            tx.run(self.q.attach_aliases, params).consume()
-
-    def set_profile_properties(self, tx: ManagedTransaction, **params: Any) -> None:
-        tx.run(self.q.set_profile_properties, params).consume()
-
-    def attach_event(self, tx: ManagedTransaction, **params: Any) -> None:
-        tx.run(self.q.attach_event, params).single(strict=True)
 
     # -- repairs: unmerge, split, erase (inside one transaction) ----------------------
     def tx_rows(self, tx: ManagedTransaction, name: str, **params: Any) -> list[dict]:
@@ -198,6 +196,9 @@ class Graph:
     def find_datasource(self, token_hash: str) -> dict | None:
         rows = self._rows(self.q.find_datasource, token_hash=token_hash)
         return rows[0] if rows else None
+
+    def find_datasource_by_name(self, name: str) -> list[dict]:
+        return self._rows(self.q.find_datasource_by_name, name=name)
 
     def list_datasources(self) -> list[dict]:
         return self._rows(self.q.list_datasources)

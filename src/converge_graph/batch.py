@@ -1,0 +1,244 @@
+"""Resolve a batch of writes in memory, exactly as committing them one by one would. Pure.
+
+The store reads the batch's neighbourhood once, under the same locks a single write
+takes (its aliases, its events, then every cluster involved). :class:`Overlay` then
+replays the writes in order over that neighbourhood with the same resolver and policy
+(:func:`resolver.decide_protected`), keeping what each write changed — and leaves a
+:class:`Delta` that a constant number of ``UNWIND $rows`` statements write back.
+A single write is a batch of one: there is one resolution path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from converge_graph import properties as props_mod
+from converge_graph.aliases import Alias
+from converge_graph.ids import new_id
+from converge_graph.policy import Policy
+from converge_graph.resolver import ClusterInfo, Holder, decide_protected
+
+
+@dataclass
+class Prepared:
+    """One write after screening, ready to resolve."""
+
+    source_id: str
+    method: str
+    event_name: str | None
+    properties: dict[str, Any]
+    profile_properties: dict[str, Any]
+    aliases: list[Alias]  # sorted; the cookie alias included for browser writes
+    cookie_urn: str | None
+    event_id: str | None
+    ts: datetime
+    ignored: list[dict[str, str]]
+
+
+@dataclass
+class AliasState:
+    holders: list[str]  # profile ids
+    quarantined: bool
+    link_blocked: bool
+
+
+@dataclass
+class EventState:
+    seen: bool  # stored before this write (earlier in the batch, or before the batch)
+    performer: str | None
+    link_blocked: bool
+    created_here: bool = False
+    dups: int = 0
+    dup_sources: list[str] = field(default_factory=list)
+    source_id: str | None = None
+
+
+@dataclass
+class Neighbourhood:
+    """What the store read under lock; profile and cluster facts of every holder."""
+
+    aliases: dict[str, AliasState]
+    events: dict[str, EventState]
+    profile_cluster: dict[str, str]
+    profile_created: dict[str, datetime]
+    clusters: dict[str, ClusterInfo]
+    cluster_urns: dict[str, set[str]]
+    profile_state: dict[str, tuple[dict[str, Any], dict[str, str]]]
+
+
+@dataclass
+class Delta:
+    profiles: list[dict[str, Any]] = field(default_factory=list)
+    clusters: list[dict[str, Any]] = field(default_factory=list)
+    relabels: list[dict[str, str]] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    properties: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Overlay:
+    def __init__(self, nb: Neighbourhood, policy: Policy, now: datetime) -> None:
+        self.nb = nb
+        self.policy = policy
+        self.now = now
+        self.parent: dict[str, str] = {}
+        self.existing_clusters = set(nb.clusters)
+        self.merged_at: dict[str, datetime] = {}
+        self.new_profiles: list[dict[str, Any]] = []
+        self.links: list[dict[str, Any]] = []
+        self.seen_span: dict[tuple[str, str], tuple[datetime, datetime]] = {}
+        self.changed_props: dict[str, dict[str, Any]] = {}
+        self.quarantined: list[str] = []
+        self.conflicts: list[dict[str, Any]] = []
+
+    def find(self, cluster_id: str) -> str:
+        while cluster_id in self.parent:
+            cluster_id = self.parent[cluster_id]
+        return cluster_id
+
+    def _holder(self, profile_id: str) -> Holder:
+        return Holder(profile_id, self.find(self.nb.profile_cluster[profile_id]),
+                      self.nb.profile_created[profile_id])
+
+    def _screen_flags(self, aliases: list[Alias]) -> tuple[list[Alias], list[dict[str, str]]]:
+        """Aliases that may not link: unmerged evidence and quarantined hubs."""
+        kept, ignored = [], []
+        for alias in aliases:
+            state = self.nb.aliases[alias.urn]
+            if state.link_blocked:
+                ignored.append({"alias": alias.urn,
+                                "reason": "unmerged: this alias no longer links profiles"})
+            elif state.quarantined or len(state.holders) >= self.policy.hub_threshold:
+                if not state.quarantined:
+                    state.quarantined = True
+                    self.quarantined.append(alias.urn)
+                ignored.append({"alias": alias.urn, "reason":
+                                f"quarantined: held by {len(state.holders)} profiles "
+                                "(a hub); review it under GET /v1/conflicts"})
+            else:
+                kept.append(alias)
+        return kept, ignored
+
+    def apply(self, index: int, w: Prepared) -> dict[str, Any]:
+        now = self.now + timedelta(microseconds=index)
+        kept, ignored = self._screen_flags(w.aliases)
+        quarantined_now = {i["alias"] for i in ignored if i["alias"] in self.quarantined}
+        created, performer, event = False, None, None
+        if w.event_id is not None:
+            event = self.nb.events[w.event_id]
+            if event.seen:
+                event.dups += 1
+                event.dup_sources.append(w.source_id)
+                if event.performer and not event.link_blocked:
+                    performer = self._holder(event.performer)
+            else:
+                event.seen = created = event.created_here = True
+                event.source_id = w.source_id
+        holders = {a.urn: [self._holder(p) for p in self.nb.aliases[a.urn].holders] for a in kept}
+        clusters = {c: info for c, info in self.nb.clusters.items() if c not in self.parent}
+        decision, kept, refusals = decide_protected(
+            kept, holders, clusters, self.nb.cluster_urns, self.policy,
+            cookie_urn=w.cookie_urn, performer=performer,
+        )
+        for refusal in refusals:
+            alias = f"event:{w.event_id}" if refusal.alias == "event" else refusal.alias
+            ignored.append({"alias": alias, "reason": refusal.reason})
+
+        profile_id, cluster_id = decision.profile_id, decision.winner
+        if cluster_id is None:
+            cluster_id = new_id("clu")
+            self.nb.clusters[cluster_id] = ClusterInfo(cluster_id, 0, now)
+            self.nb.cluster_urns[cluster_id] = set()
+        if profile_id is None:
+            profile_id = new_id("prf")
+            self.nb.profile_cluster[profile_id] = cluster_id
+            self.nb.profile_created[profile_id] = now
+            self.new_profiles.append({"profile_id": profile_id, "created_at": now})
+            info = self.nb.clusters[cluster_id]
+            self.nb.clusters[cluster_id] = ClusterInfo(cluster_id, info.size + 1, info.created_at)
+        for link in decision.links:
+            self.links.append({"from": profile_id, "to": link.to_profile, "via": link.via,
+                               "reason": link.reason, "event_id": w.event_id,
+                               "created_at": now})
+        for loser in decision.losers:
+            self.parent[loser] = cluster_id
+            self.merged_at[loser] = now
+            win, lose = self.nb.clusters[cluster_id], self.nb.clusters[loser]
+            self.nb.clusters[cluster_id] = ClusterInfo(cluster_id, win.size + lose.size,
+                                                       win.created_at)
+            self.nb.clusters[loser] = ClusterInfo(loser, 0, lose.created_at)
+            self.nb.cluster_urns.setdefault(cluster_id, set()).update(
+                self.nb.cluster_urns.pop(loser, set()))
+        unlimited = set(self.policy.unlimited_types)
+        for alias in kept:
+            state = self.nb.aliases[alias.urn]
+            if profile_id not in state.holders:
+                state.holders.append(profile_id)
+            first, last = self.seen_span.get((profile_id, alias.urn), (w.ts, w.ts))
+            self.seen_span[(profile_id, alias.urn)] = (min(first, w.ts), max(last, w.ts))
+            if alias.type not in unlimited:
+                self.nb.cluster_urns.setdefault(cluster_id, set()).add(alias.urn)
+        if w.profile_properties:
+            props, times = self.nb.profile_state.get(profile_id, ({}, {}))
+            props, times, changes = props_mod.apply_latest(props, times, w.profile_properties,
+                                                           w.ts)
+            self.nb.profile_state[profile_id] = (props, times)
+            self.changed_props.setdefault(profile_id, {}).update(changes)
+        if created:
+            event.performer = profile_id
+        for item in ignored:
+            if item["alias"] in quarantined_now or item["reason"].startswith("limit:"):
+                self.conflicts.append({
+                    "conflict_id": new_id("cfl"),
+                    "kind": "quarantine" if item["alias"] in quarantined_now else "refused_merge",
+                    "alias": item["alias"], "reason": item["reason"], "event_id": w.event_id,
+                    "source_id": w.source_id, "profile_id": profile_id, "created_at": now,
+                })
+        return {"event_id": w.event_id,
+                "deduplicated": w.event_id is not None and not created,
+                "profile_id": profile_id, "cluster_id": cluster_id,
+                "ignored_aliases": w.ignored + ignored}
+
+    def delta(self) -> Delta:
+        d = Delta(links=self.links, quarantined=self.quarantined, conflicts=self.conflicts)
+        d.profiles = [{**p, "cluster_id": self.find(self.nb.profile_cluster[p["profile_id"]])}
+                      for p in self.new_profiles]
+        touched = self._touched()
+        for cluster_id, info in self.nb.clusters.items():
+            root = self.find(cluster_id)
+            is_new = cluster_id not in self.existing_clusters
+            if root == cluster_id and not is_new and cluster_id not in touched:
+                continue
+            d.clusters.append({
+                "cluster_id": cluster_id, "size": info.size, "created_at": info.created_at,
+                "merged_into": root if root != cluster_id else None,
+                "merged_at": self.merged_at.get(cluster_id),
+            })
+            if root != cluster_id and not is_new:
+                d.relabels.append({"from": cluster_id, "to": root})
+        d.attachments = [{"profile_id": p, "urn": u, "first": f, "last": la}
+                         for (p, u), (f, la) in self.seen_span.items()]
+        for profile_id, changes in self.changed_props.items():
+            props, times = self.nb.profile_state[profile_id]
+            d.properties.append({"profile_id": profile_id, "node_props": changes,
+                                 "properties_json": props_mod.dumps(props),
+                                 "property_ts_json": props_mod.dumps(times)})
+        for event_id, ev in self.nb.events.items():
+            if ev.dups or ev.created_here:
+                d.events.append({"event_id": event_id, "dups": ev.dups,
+                                 "dup_sources": ev.dup_sources,
+                                 "performer": ev.performer if ev.created_here else None,
+                                 "source_id": ev.source_id})
+        return d
+
+    def _touched(self) -> set[str]:
+        """Existing clusters whose size changed: they gained profiles or absorbed others."""
+        touched = set(self.parent.values())
+        touched.update(self.find(self.nb.profile_cluster[p["profile_id"]])
+                       for p in self.new_profiles)
+        return touched
