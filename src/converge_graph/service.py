@@ -137,8 +137,9 @@ class Service:
     def ingest_batch(self, writes: list[Write]) -> list[dict[str, Any]]:
         """Several writes in one transaction, with exactly the outcome of ingesting them
         one by one in order: a constant number of round trips, whatever the batch size."""
-        prepared = [self.prepare(w) for w in writes]
+        return self.ingest_prepared([self.prepare(w) for w in writes])
 
+    def ingest_prepared(self, prepared: list[Prepared]) -> list[dict[str, Any]]:
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
             now = utcnow()
             overlay = Overlay(self._neighbourhood(tx, prepared, now), self.policy, now)

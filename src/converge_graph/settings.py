@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     max_batch_bytes: int = Field(5 * 1024 * 1024, alias="CVG_MAX_BATCH_BYTES")
     max_batch_events: int = Field(500, alias="CVG_MAX_BATCH_EVENTS")
 
+    group_commit_wait_ms: float = Field(2.0, alias="CVG_GROUP_COMMIT_WAIT_MS")
+    group_commit_max: int = Field(200, alias="CVG_GROUP_COMMIT_MAX")
+    group_commit_workers: int = Field(4, alias="CVG_GROUP_COMMIT_WORKERS")
+
     cypher_dir: Path = Field(
         Path(__file__).resolve().parents[2] / "cypher", alias="CVG_CYPHER_DIR"
     )

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from converge_graph import __version__
 from converge_graph.api import browser, clusters, errors, health, ingest, merges
+from converge_graph.commit import GroupCommit
 from converge_graph.errors import DatabaseUnavailable
 from converge_graph.policy import Policy
 from converge_graph.service import Service
@@ -34,10 +35,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except DatabaseUnavailable as exc:
             # Start anyway: /readyz answers 503 and applies the schema once Neo4j is back.
             log.warning("Neo4j unavailable at start-up: %s", exc.message)
-        app.state.service = Service(graph, settings, policy)
+        service = Service(graph, settings, policy)
+        app.state.service = service
+        app.state.committer = GroupCommit(
+            service, max_wait=settings.group_commit_wait_ms / 1000,
+            max_items=settings.group_commit_max, workers=settings.group_commit_workers,
+        )
+        await app.state.committer.start()
         try:
             yield
         finally:
+            await app.state.committer.stop()
             driver.close()
 
     app = FastAPI(

@@ -39,24 +39,25 @@ def webhook_write(source: dict, event: WebhookEvent) -> Write:
     )
 
 
-async def _webhook(service, token: str | None, event: WebhookEvent) -> dict:
+async def _webhook(request: Request, token: str | None, event: WebhookEvent) -> dict:
+    service = request.app.state.service
     source = await run_in_threadpool(service.source_for_token, token, "webhook")
-    return await run_in_threadpool(service.ingest, webhook_write(source, event))
+    return await request.app.state.committer.submit(webhook_write(source, event))
 
 
 @router.post("/v1/webhook/{token}", response_model=WriteResult)
-async def webhook(token: str, event: WebhookEvent, service: ServiceDep) -> dict:
+async def webhook(token: str, event: WebhookEvent, request: Request) -> dict:
     """Record one server-side event; the datasource token is part of the URL."""
-    return await _webhook(service, token, event)
+    return await _webhook(request, token, event)
 
 
 @router.post("/v1/webhook", response_model=WriteResult)
 async def webhook_header(
-    event: WebhookEvent, service: ServiceDep,
+    event: WebhookEvent, request: Request,
     x_webhook_token: Annotated[str | None, Header()] = None,
 ) -> dict:
     """Record one server-side event; the datasource token is in X-Webhook-Token."""
-    return await _webhook(service, x_webhook_token, event)
+    return await _webhook(request, x_webhook_token, event)
 
 
 @router.post("/v1/webhook/{token}/batch", response_model=BatchResult)
@@ -117,7 +118,7 @@ async def collect(
         profile_properties=profile_properties, event_id=event.eventID, aliases=event.aliases,
         timestamp=event.timestamp, cookie_id=cookie_id,
     )
-    result = await run_in_threadpool(service.ingest, write)
+    result = await request.app.state.committer.submit(write)
     return {**result, "cookie_id": cookie_id}
 
 

@@ -1,0 +1,82 @@
+"""Group commit: single-event requests that arrive together are resolved and committed
+as one batch, and each request is answered after its batch commits.
+
+A worker takes the first waiting write, then whatever else is already queued (up to
+``max_items``), waiting at most ``max_wait`` seconds for more; idle, a lone write goes
+out at once. Several workers commit concurrently; their batches serialise on the
+locks of the aliases and clusters they share, like any writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from converge_graph.batch import Prepared
+from converge_graph.service import Service, Write
+
+
+class GroupCommit:
+    def __init__(self, service: Service, *, max_wait: float = 0.002, max_items: int = 200,
+                 workers: int = 4) -> None:
+        self.service = service
+        self.max_wait = max_wait
+        self.max_items = max_items
+        self.workers = workers
+        self._queue: asyncio.Queue[tuple[Prepared, asyncio.Future]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task] = []
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._work()) for _ in range(self.workers)]
+
+    async def stop(self) -> None:
+        while not self._queue.empty():  # answer what was accepted before stopping
+            await asyncio.sleep(0.01)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def submit(self, write: Write) -> dict[str, Any]:
+        """Resolve and commit one write together with whatever arrives alongside it."""
+        prepared = self.service.prepare(write)  # a malformed alias fails this request only
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        await self._queue.put((prepared, future))
+        return await future
+
+    async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            items = [await self._queue.get()]
+            deadline = loop.time() + self.max_wait
+            while len(items) < self.max_items:
+                try:
+                    items.append(self._queue.get_nowait())
+                    continue
+                except asyncio.QueueEmpty:
+                    pass
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    items.append(await asyncio.wait_for(self._queue.get(), remaining))
+                except TimeoutError:
+                    break
+            await self._commit(items)
+
+    async def _commit(self, items: list[tuple[Prepared, asyncio.Future]]) -> None:
+        try:
+            results = await run_in_threadpool(self.service.ingest_prepared,
+                                              [p for p, _ in items])
+        except Exception as exc:  # the whole batch failed: every request learns why
+            for _, future in items:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(items, results, strict=True):
+            if not future.done():
+                future.set_result(result)
