@@ -55,6 +55,7 @@ PASSWORD_FILE = "password"
 INSTANCE_FILE = "instance.json"
 CONSOLE_LOG = "console.log"
 
+API_URL = "http://localhost:8000"
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 60.0
 EXIT_STOPPED = 3
@@ -362,6 +363,11 @@ def write_conf(home: Path, inst: dict, plugins: Path) -> None:
         f"server.memory.heap.max_size={inst['heap']}",
         f"server.memory.pagecache.size={inst['pagecache']}",
         "dbms.usage_report.enabled=false",
+        # Opening Browser applies the project's style and offers its guide, both served
+        # by the API (Browser fetches remote content only from allow-listed host names).
+        f"browser.post_connect_cmd=style {inst.get('api_url', API_URL)}/browser/style.grass; "
+        f"play {inst.get('api_url', API_URL)}/browser/guide.html",
+        "browser.remote_content_hostname_whitelist=localhost,127.0.0.1",
         # Bolt waits 5 s + 5 s for idle connections on shutdown by default.
         "internal.server.bolt.connection_shutdown_wait_time=1s",
         "internal.server.bolt.thread_pool_shutdown_wait_time=1s",
@@ -465,6 +471,7 @@ def cmd_start(args: argparse.Namespace) -> int:
             "auth": not args.no_auth,
             "heap": args.heap,
             "pagecache": args.pagecache,
+            "api_url": args.api_url.rstrip("/"),
         }
         pid = read_pid(home)
         if pid is not None and pid_alive(pid, home):
@@ -602,6 +609,8 @@ def main(argv: list[str] | None = None) -> int:
     common.add_argument("--heap", default="4g", help="JVM heap (initial = max), e.g. 1g")
     common.add_argument("--pagecache", default="4g", help="page cache size, e.g. 1g")
     common.add_argument("--fresh", action="store_true", help="wipe the data folder first")
+    common.add_argument("--api-url", default=API_URL,
+                        help="where the API serves the Browser style and guide")
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
