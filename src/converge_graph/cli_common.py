@@ -14,7 +14,7 @@ from converge_graph.service import Service
 from converge_graph.settings import Settings
 from converge_graph.store.graph import Graph, connect
 
-console = Console()
+console = Console(emoji=False)
 
 
 @contextmanager
