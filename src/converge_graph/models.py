@@ -65,8 +65,23 @@ Properties = Annotated[dict[str, Any], AfterValidator(_checked_properties)]
 EventId = str | int | None
 
 
+def _epoch_seconds(value: Any) -> Any:
+    """Numbers are UTC epoch seconds (never milliseconds, whatever their size)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError("timestamp is not a valid number of UTC epoch seconds") from None
+    return value
+
+
 def _utc(value: datetime | None) -> datetime | None:
-    return value.astimezone(UTC) if value is not None else None
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past the last UTC datetime
+        raise ValueError("timestamp is out of range once converted to UTC") from None
 
 
 class _Write(BaseModel):
@@ -90,7 +105,9 @@ class _Write(BaseModel):
 class WebhookEvent(_Write):
     """One server-side event, exactly the seed's Python shape."""
 
-    event_name: str | None = Field(None, min_length=1, max_length=256)
+    # method first: the event_name check below reads it.
+    method: Literal["track", "forward", "set"] = "track"
+    event_name: str | None = Field(None, min_length=1, max_length=256, validate_default=True)
     properties: Properties = Field(default_factory=dict)
     profile_properties: Properties = Field(default_factory=dict)
     event_id: EventId = Field(None, description="Deduplication key, unique across datasources")
@@ -98,25 +115,27 @@ class WebhookEvent(_Write):
     timestamp: AwareDatetime | None = Field(
         None, description="ISO 8601 with a zone, or UTC epoch seconds"
     )
-    method: Literal["track", "forward", "set"] = "track"
 
+    _epoch_ts = field_validator("timestamp", mode="before")(
+        lambda cls, v: _epoch_seconds(v))
     _utc_ts = field_validator("timestamp")(lambda cls, v: _utc(v))
 
-    @model_validator(mode="after")
-    def _needs_name(self) -> WebhookEvent:
-        if self.method != "set" and not self.event_name:
+    @field_validator("event_name")
+    @classmethod
+    def _needs_name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("method", "track") != "set" and not value:
             raise ValueError(
                 "event_name is required for method 'track' and 'forward' "
                 "(use method 'set' to only set aliases and profile properties)"
             )
-        return self
+        return value
 
 
 class CollectEvent(_Write):
     """One browser call, exactly the seed's JavaScript shape."""
 
     method: Literal["track", "forward", "set", "consent"] = "track"
-    eventName: str | None = Field(None, min_length=1, max_length=256)
+    eventName: str | None = Field(None, min_length=1, max_length=256, validate_default=True)
     properties: Properties = Field(default_factory=dict)
     profileProperties: Properties = Field(default_factory=dict)
     eventID: EventId = None
@@ -126,15 +145,22 @@ class CollectEvent(_Write):
     analytics: Literal["granted", "denied"] | None = None
     marketing: Literal["granted", "denied"] | None = None
 
+    _epoch_ts = field_validator("timestamp", mode="before")(
+        lambda cls, v: _epoch_seconds(v))
     _utc_ts = field_validator("timestamp")(lambda cls, v: _utc(v))
 
-    @model_validator(mode="after")
-    def _needs_name(self) -> CollectEvent:
-        if self.method in ("track", "forward") and not self.eventName:
+    @field_validator("eventName")
+    @classmethod
+    def _needs_name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("method", "track") in ("track", "forward") and not value:
             raise ValueError(
                 "eventName is required for method 'track' and 'forward' "
                 "(use method 'set' to only set aliases and profile properties)"
             )
+        return value
+
+    @model_validator(mode="after")
+    def _needs_consent(self) -> CollectEvent:
         if self.method == "consent" and self.analytics is None and self.marketing is None:
             raise ValueError("consent needs 'analytics' and/or 'marketing': 'granted' or 'denied'")
         return self

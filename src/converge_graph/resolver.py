@@ -5,7 +5,8 @@ The cases (SPEC §4), and exactly these branches:
 1. Browser write: the profile is the oldest holder of the write's cookie alias;
    a new profile when no one holds it yet.
 2. Webhook write: the profile is the oldest holder of the highest-priority alias
-   that anyone holds; a new profile when no alias has a holder (or there are none).
+   that anyone holds; a new profile when no alias has a holder (or there are none),
+   except that a repeated event with no alias at all lands on the original performer.
 3. Every other cluster holding one of the write's aliases is joined by one
    ``SAME_AS`` edge to one of its holders (never one edge per holder), with the
    shared aliases as evidence (``shared_alias``).
@@ -59,9 +60,13 @@ def _oldest(holders: list[Holder]) -> Holder:
 
 
 def choose_profile(
-    aliases: list[Alias], holders: dict[str, list[Holder]], policy: Policy, cookie_urn: str | None
+    aliases: list[Alias], holders: dict[str, list[Holder]], policy: Policy, cookie_urn: str | None,
+    performer: Holder | None = None,
 ) -> Holder | None:
     """Cases 1 and 2: the existing profile this write lands on, or None for a new one."""
+    if not aliases and performer is not None:
+        # Nothing but the event identifies the writer: a retried or replayed event.
+        return performer
     if cookie_urn is not None:
         held = holders.get(cookie_urn, [])
         return _oldest(held) if held else None
@@ -83,7 +88,7 @@ def decide(
     performer: Holder | None = None,
 ) -> Decision:
     """What one write does to identity. ``holders`` and ``clusters`` were read under lock."""
-    profile = choose_profile(aliases, holders, policy, cookie_urn)
+    profile = choose_profile(aliases, holders, policy, cookie_urn, performer)
     own_cluster = profile.cluster_id if profile else None
     decision = Decision(
         profile_id=profile.profile_id if profile else None, cluster_id=own_cluster
