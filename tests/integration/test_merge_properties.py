@@ -1,0 +1,84 @@
+"""Property: whatever random sequence of writes, unmerges and erasures happens, the
+maintained cluster_ids equal the connected components recomputed from scratch over
+SAME_AS, `converge-graph verify` agrees, and erased people leave no profile behind."""
+
+from __future__ import annotations
+
+import networkx as nx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from converge_graph.cli import app
+from converge_graph.merges import Merges
+from converge_graph.service import Write
+from tests.conftest import wipe
+
+ALIASES = [f"urn:{t}:{n}" for t in ("customer_id", "email", "cart", "device")
+           for n in range(1, 6)]
+ALIASES = [a.replace("urn:email:", "urn:email:p") + ("@mail.com" if ":email:" in a else "")
+           for a in ALIASES]
+
+write_op = st.tuples(
+    st.just("write"),
+    st.one_of(st.none(), st.sampled_from([f"c{n}" for n in range(6)])),  # cookie
+    st.lists(st.sampled_from(ALIASES), max_size=3, unique=True),
+    st.one_of(st.none(), st.sampled_from(["o1", "o2", "o3"])),  # event id
+)
+unmerge_op = st.tuples(st.just("unmerge"), st.sampled_from(ALIASES + ["o1", "o2"]))
+erase_op = st.tuples(st.just("erase"), st.sampled_from(ALIASES))
+ops = st.lists(st.one_of(write_op, write_op, write_op, unmerge_op, erase_op),
+               min_size=3, max_size=25)
+
+
+def maintained_equals_recomputed(driver) -> bool:
+    profiles, _, _ = driver.execute_query(
+        "MATCH (p:Profile) RETURN p.profile_id AS id, p.cluster_id AS cluster")
+    links, _, _ = driver.execute_query(
+        "MATCH (a:Profile)-[:SAME_AS]->(b:Profile) RETURN a.profile_id AS a, b.profile_id AS b")
+    g = nx.Graph()
+    g.add_nodes_from(r["id"] for r in profiles)
+    g.add_edges_from((r["a"], r["b"]) for r in links)
+    by_cluster: dict[str, set[str]] = {}
+    for r in profiles:
+        by_cluster.setdefault(r["cluster"], set()).add(r["id"])
+    return ({frozenset(c) for c in nx.connected_components(g)}
+            == {frozenset(v) for v in by_cluster.values()})
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(sequence=ops)
+def test_random_writes_unmerges_and_erasures_keep_clusters_exact(
+    sequence, service, driver, neo4j_settings, monkeypatch
+):
+    wipe(driver)
+    service._auth_cache.clear()
+    web, hook = service.add_source("web", "web"), service.add_source("hook", "webhook")
+    merges = Merges(service)
+    for op in sequence:
+        if op[0] == "write":
+            _, cookie, aliases, event_id = op
+            service.ingest(Write(source=web if cookie else hook, method="track",
+                                 event_name="E", aliases=list(aliases), event_id=event_id,
+                                 cookie_id=cookie))
+        elif op[0] == "unmerge":
+            target = op[1]
+            if target.startswith("urn:"):
+                merges.unmerge(alias=target)
+            else:
+                records, _, _ = driver.execute_query(
+                    "MATCH (e:Event {event_id: $id}) RETURN count(e) AS n", id=target)
+                if records[0]["n"]:
+                    merges.unmerge(event_id=target)
+        else:
+            cluster_id = service.graph.cluster_by_alias(op[1])
+            if cluster_id:
+                merges.erase(cluster_id)
+                gone, _, _ = driver.execute_query(
+                    "MATCH (p:Profile {cluster_id: $c}) RETURN count(p) AS n", c=cluster_id)
+                assert gone[0]["n"] == 0
+        assert maintained_equals_recomputed(driver), op
+    monkeypatch.setenv("NEO4J_URI", neo4j_settings.neo4j_uri)
+    outcome = CliRunner().invoke(app, ["verify"])
+    assert outcome.exit_code == 0, outcome.output
