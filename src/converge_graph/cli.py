@@ -13,6 +13,7 @@ from rich.tree import Tree
 from converge_graph import cli_merges
 from converge_graph import verify as verify_mod
 from converge_graph.cli_common import console, opened
+from converge_graph.demo_data import demo_app
 from converge_graph.importer import import_command
 from converge_graph.library import query_app
 from converge_graph.settings import Settings
@@ -27,6 +28,7 @@ app.add_typer(keys_app, name="keys")
 cli_merges.register(app)
 app.command("import")(import_command)
 app.add_typer(query_app, name="query")
+app.add_typer(demo_app, name="demo")
 
 
 class Kind(StrEnum):
