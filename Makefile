@@ -125,8 +125,8 @@ bench:
 # `make soak`: a steady rate against the API for SOAK_MINUTES on a throwaway Neo4j of its own
 # (the make-run data stays untouched); fails if the API's memory grows without bound.
 SOAK_HOME      ?= .neo4j/soak
-SOAK_BOLT_PORT ?= 27687
-SOAK_HTTP_PORT ?= 27474
+SOAK_BOLT_PORT ?= 37687
+SOAK_HTTP_PORT ?= 37474
 SOAK_MINUTES   ?= 10
 SOAK_RATE      ?= 100
 

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     neo4j_user: str = Field("neo4j", alias="NEO4J_USER")
     neo4j_password: str = Field("", alias="NEO4J_PASSWORD")
     neo4j_database: str = Field("neo4j", alias="NEO4J_DATABASE")
+    # How long the driver retries a transaction (deadlocks, a restarting server) before a
+    # request answers 503: short, so clients see Retry-After rather than their own timeout.
+    neo4j_retry_seconds: float = Field(5.0, gt=0, alias="CVG_NEO4J_RETRY_SECONDS")
 
     api_host: str = Field("127.0.0.1", alias="API_HOST")
     api_port: int = Field(8000, alias="API_PORT")
@@ -40,6 +43,11 @@ class Settings(BaseSettings):
     group_commit_wait_ms: float = Field(2.0, alias="CVG_GROUP_COMMIT_WAIT_MS")
     group_commit_max: int = Field(200, alias="CVG_GROUP_COMMIT_MAX")
     group_commit_workers: int = Field(4, alias="CVG_GROUP_COMMIT_WORKERS")
+
+    # Token bucket per datasource token or API key (api/ratelimit.py); 0 = off.
+    rate_limit_per_second: float = Field(0.0, ge=0, alias="CVG_RATE_LIMIT_PER_SECOND")
+    rate_limit_burst: int = Field(0, ge=0, alias="CVG_RATE_LIMIT_BURST",
+                                  description="Bucket size; 0 = one second's worth")
 
     cypher_dir: Path = Field(
         Path(__file__).resolve().parents[2] / "cypher", alias="CVG_CYPHER_DIR"

@@ -15,8 +15,15 @@ import pytest
 
 from converge_graph.service import Service
 from converge_graph.settings import Settings
-from tests.e2e.test_browser import ARTIFACTS, CHROMIUM, NODE_DIR, ROOT, _free_port, _get
-from tests.e2e.test_browser import tools  # noqa: F401  (the fixture that installs Chromium)
+from tests.e2e.test_browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    NODE_DIR,
+    ROOT,
+    _free_port,
+    _get,
+    tools,  # noqa: F401  (the fixture that installs Chromium)
+)
 
 SCRIPT = NODE_DIR / "sdk_check.mjs"
 
@@ -53,7 +60,8 @@ def demo_api(neo4j_settings: Settings) -> Iterator[str]:
 
 
 @pytest.mark.timeout(120, func_only=True)
-def test_demo_shop_calls_reach_one_cluster_through_the_sdk(tools: None, service: Service, demo_api):
+@pytest.mark.usefixtures("tools")
+def test_demo_shop_calls_reach_one_cluster_through_the_sdk(service: Service, demo_api):
     web = service.add_source("demo-web", "web")
     env = {**os.environ, "CVG_SHOP_URL": f"{demo_api}/demo?token={web['token']}",
            "CVG_EMAIL": "Jane.Doe@Shopmail.com ", "CVG_ARTIFACTS": str(ARTIFACTS),

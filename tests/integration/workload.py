@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-import networkx as nx
 import neo4j
+import networkx as nx
 
 TYPES = ("login", "phone_hash", "cart", "device", "loyalty")
 

@@ -11,7 +11,17 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from converge_graph import __version__
-from converge_graph.api import browser, clusters, errors, health, ingest, merges
+from converge_graph.api import (
+    browser,
+    clusters,
+    errors,
+    health,
+    ingest,
+    jsonbody,
+    merges,
+    observability,
+    ratelimit,
+)
 from converge_graph.commit import GroupCommit
 from converge_graph.errors import DatabaseUnavailable
 from converge_graph.policy import Policy
@@ -72,4 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         errors.BodyLimit, event_bytes=settings.max_event_bytes,
         batch_bytes=settings.max_batch_bytes,
     )
+    jsonbody.install(app)  # innermost: duplicate keys refused after the size limits
+    ratelimit.install(app, settings)  # before any body is read
+    observability.install(app, settings)  # outermost: times and logs every answer
     return app

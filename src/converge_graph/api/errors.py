@@ -119,6 +119,7 @@ ERRORS = {
     "400": "Malformed JSON", "401": "Unknown or missing token or key",
     "403": "A token or key of the wrong kind", "404": "Unknown id",
     "413": "Body too large", "422": "Invalid content",
+    "429": "Rate limited (when CVG_RATE_LIMIT_PER_SECOND is set); retry after Retry-After",
     "503": "Neo4j unreachable; retry after the Retry-After header",
 }
 
@@ -130,7 +131,7 @@ def _error_statuses(path: str, operation: dict[str, Any]) -> list[str]:
     names = {p["name"].lower() for p in operation.get("parameters", [])}
     statuses = ["503"]
     if operation.get("security") or names & {"token", "x-webhook-token"}:
-        statuses += ["401", "403"]
+        statuses += ["401", "403", "429"]
     if operation.get("security"):
         statuses.append("404")
     if "requestBody" in operation:

@@ -15,8 +15,16 @@ from typing import Any, TypeVar
 
 import neo4j
 from neo4j import GraphDatabase, ManagedTransaction
-from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
-from neo4j.exceptions import DatabaseUnavailable as DriverDatabaseUnavailable
+from neo4j.exceptions import (
+    AuthError,
+    BrokenRecordError,
+    ConnectionPoolError,
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
 
 from converge_graph.errors import DatabaseUnavailable
 from converge_graph.settings import Settings
@@ -39,7 +47,13 @@ QUERY_NAMES = (
     "cluster_type_counts", "find_datasource_by_name",
 )
 
-UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverDatabaseUnavailable, OSError)
+# "Not reachable, or not known to have committed": each is a 503 with Retry-After, never a
+# 500. ServiceUnavailable includes IncompleteCommit, whose outcome is unknown: the client
+# retries with the same event_id and deduplication makes that safe. TransientError covers
+# the server's DatabaseUnavailable, NotALeader and lock timeouts left after the driver's
+# own retries; ConnectionPoolError covers connection-acquisition timeouts.
+UNAVAILABLE = (ServiceUnavailable, SessionExpired, TransientError, ConnectionPoolError,
+               BrokenRecordError, OSError)
 
 
 def connect(settings: Settings) -> neo4j.Driver:
@@ -49,7 +63,7 @@ def connect(settings: Settings) -> neo4j.Driver:
         auth=settings.neo4j_auth,
         max_connection_pool_size=64,
         connection_acquisition_timeout=10.0,
-        max_transaction_retry_time=15.0,
+        max_transaction_retry_time=settings.neo4j_retry_seconds,
         notifications_min_severity="OFF",
     )
 
@@ -62,6 +76,10 @@ def translated() -> Iterator[None]:
         raise DatabaseUnavailable(f"Neo4j refused our credentials: {exc.message}") from exc
     except UNAVAILABLE as exc:
         raise DatabaseUnavailable(f"Neo4j is unreachable: {exc}") from exc
+    except (Neo4jError, DriverError) as exc:
+        if not exc.is_retryable():  # a query or client bug: let it surface as one
+            raise
+        raise DatabaseUnavailable(f"Neo4j could not complete the request: {exc}") from exc
 
 
 def native(value: Any) -> Any:
