@@ -1,9 +1,15 @@
 // Write-locks the given clusters (in the order given: sorted ids) and then re-reads,
 // under those locks, the cluster of each profile involved in the write. A profile
 // whose cluster is not among the locked ones means a concurrent merge: lock again.
-// params: $cluster_ids (sorted list), $profile_ids (list), $now (datetime)
+// Also reads, under the same locks, what merge protection and "latest wins" need: the
+// aliases each locked cluster holds (except unlimited types such as cookies), and the
+// stored properties of the given profiles.
+// params: $cluster_ids (sorted list), $profile_ids (list), $now (datetime),
+//         $unlimited (alias types to leave out), $state_ids (profile ids whose properties
+//         to read; empty when the writes set none)
 // returns: clusters (list of {cluster_id, size, created_at, merged_into}),
-//          members (list of {profile_id, cluster_id})
+//          members (list of {profile_id, cluster_id}), urns (list of {cluster_id, urns}),
+//          states (list of {profile_id, properties_json, property_ts_json})
 CALL () {
   UNWIND $cluster_ids AS cid
   MATCH (c:Cluster {cluster_id: cid})
@@ -15,4 +21,18 @@ CALL () {
   MATCH (p:Profile {profile_id: pid})
   RETURN collect(p {.profile_id, .cluster_id}) AS members
 }
-RETURN clusters, members
+CALL () {
+  UNWIND $cluster_ids AS cid
+  CALL (cid) {
+    MATCH (p:Profile {cluster_id: cid})-[:HAS_ALIAS]->(a:Alias)
+    WHERE NOT a.type IN $unlimited
+    RETURN collect(DISTINCT a.urn) AS held
+  }
+  RETURN collect({cluster_id: cid, urns: held}) AS urns
+}
+CALL () {
+  UNWIND $state_ids AS pid
+  MATCH (p:Profile {profile_id: pid})
+  RETURN collect(p {.profile_id, .properties_json, .property_ts_json}) AS states
+}
+RETURN clusters, members, urns, states

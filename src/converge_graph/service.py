@@ -168,22 +168,21 @@ class Service(Reads):
     def _neighbourhood(
         self, tx: ManagedTransaction, prepared: list[Prepared], now: datetime
     ) -> Neighbourhood:
-        """Lock in a stable order (aliases, events, clusters) and read what the writes see."""
-        g = self.graph
+        """Lock in a stable order (aliases, events, clusters) and read what the writes see:
+        two round trips, whatever the batch size (three or more only under contention)."""
         aliases = sorted({a for w in prepared for a in w.aliases})
-        alias_rows = g.lock_aliases(tx, [asdict(a) for a in aliases], now)
         first: dict[str, Prepared] = {}
         for w in prepared:
             if w.event_id is not None:
                 first.setdefault(w.event_id, w)
-        event_rows = g.merge_events(tx, [
+        alias_rows, event_rows = self.graph.read_batch(tx, [asdict(a) for a in aliases], [
             {"event_id": eid, "fields": {
                 "event_name": w.event_name, "method": w.method, "timestamp": w.ts,
                 "received_at": now, "source_id": w.source_id,
                 "properties_json": props_mod.dumps(w.properties)},
              "props": props_mod.event_node_properties(w.properties)}
             for eid, w in sorted(first.items())
-        ])
+        ], now)
         known: dict[str, tuple[str, datetime]] = {}
         for row in alias_rows.values():
             for h in row["holders"]:
@@ -192,12 +191,9 @@ class Service(Reads):
             if row["performer"]:
                 p = row["performer"]
                 known[p["profile_id"]] = (p["cluster_id"], p["created_at"])
-        current, clusters = self._lock_members(tx, {p: c for p, (c, _) in known.items()}, now)
-        states = {}
-        if any(w.profile_properties for w in prepared):
-            for pid, row in g.read_profile_states(tx, sorted(known)).items():
-                states[pid] = (props_mod.loads(row["properties_json"]),
-                               props_mod.loads(row["property_ts_json"]))
+        wants_state = any(w.profile_properties for w in prepared)
+        current, clusters, urns, states = self._lock_members(
+            tx, {p: c for p, (c, _) in known.items()}, now, wants_state)
         return Neighbourhood(
             aliases={urn: AliasState([h["profile_id"] for h in row["holders"]],
                                      row["quarantined"], row["link_blocked"])
@@ -209,41 +205,46 @@ class Service(Reads):
             profile_cluster=current,
             profile_created={p: created for p, (_, created) in known.items()},
             clusters=clusters,
-            cluster_urns=g.cluster_alias_urns(tx, sorted(clusters), self.policy.unlimited_types),
-            profile_state=states,
+            cluster_urns={c: urns.get(c, set()) for c in clusters},
+            profile_state={pid: (props_mod.loads(row["properties_json"]),
+                                 props_mod.loads(row["property_ts_json"]))
+                           for pid, row in states.items()},
         )
 
     def _write(self, tx: ManagedTransaction, d: Delta, now: datetime) -> None:
-        """The batch's changes in a fixed number of UNWIND statements."""
-        g = self.graph
-        g.unwind(tx, "create_profiles", "profiles", d.profiles)
-        g.unwind(tx, "upsert_clusters", "clusters", d.clusters, now=now)
-        g.unwind(tx, "relabel_clusters", "relabels", d.relabels)
-        g.link_profiles(tx, d.links, now)
-        g.unwind(tx, "attach_aliases", "attachments", d.attachments)
-        g.unwind(tx, "set_profile_properties", "rows", d.properties, now=now)
-        g.unwind(tx, "finish_events", "events", d.events)
-        g.flag_aliases(tx, d.quarantined, now)
-        g.record_conflicts(tx, d.conflicts)
+        """The batch's changes in one statement: one UNWIND per kind of change."""
+        self.graph.write_batch(
+            tx, now, profiles=d.profiles, clusters=d.clusters, relabels=d.relabels,
+            links=d.links, attachments=d.attachments, properties=d.properties,
+            events=d.events, quarantined=d.quarantined, conflicts=d.conflicts,
+        )
 
     def _lock_members(
-        self, tx: ManagedTransaction, profile_cluster: dict[str, str], now: datetime
-    ) -> tuple[dict[str, str], dict[str, ClusterInfo]]:
+        self, tx: ManagedTransaction, profile_cluster: dict[str, str], now: datetime,
+        wants_state: bool = False,
+    ) -> tuple[dict[str, str], dict[str, ClusterInfo], dict[str, set[str]], dict[str, dict]]:
         """Lock every cluster of these profiles, re-reading memberships until none moved
-        (a concurrent merge may relabel a profile between our read and our lock)."""
+        (a concurrent merge may relabel a profile between our read and our lock); with
+        the locks, read each cluster's limited aliases and the profiles' properties."""
         profile_ids = sorted(profile_cluster)
         wanted = set(profile_cluster.values())
         locked: dict[str, ClusterInfo] = {}
-        current: dict[str, str] = dict(profile_cluster)
+        urns: dict[str, set[str]] = {}
+        states: dict[str, dict] = {}
         while True:
             need = sorted(wanted - locked.keys())
-            clusters, members = self.graph.lock_clusters(tx, need, profile_ids, now)
-            for c in clusters:
+            found = self.graph.lock_clusters(
+                tx, need, profile_ids, now, self.policy.unlimited_types,
+                profile_ids if wants_state and not states else [],
+            )
+            for c in found["clusters"]:
                 locked[c["cluster_id"]] = ClusterInfo(c["cluster_id"], c["size"], c["created_at"])
-            current = {m["profile_id"]: m["cluster_id"] for m in members}
+            urns.update(found["urns"])
+            states.update(found["states"])
+            current = {m["profile_id"]: m["cluster_id"] for m in found["members"]}
             wanted = set(current.values())
             if wanted <= locked.keys():
-                return current, {c: locked[c] for c in wanted}
+                return current, {c: locked[c] for c in wanted}, urns, states
 
     def _lock_clusters(
         self, tx: ManagedTransaction, holders: dict[str, list[Holder]], performer: Holder | None,
@@ -251,7 +252,7 @@ class Service(Reads):
     ) -> tuple[dict[str, list[Holder]], Holder | None, dict[str, ClusterInfo]]:
         """:meth:`_lock_members` for holders as the resolver sees them."""
         everyone = [h for hs in holders.values() for h in hs] + ([performer] if performer else [])
-        current, clusters = self._lock_members(
+        current, clusters, _, _ = self._lock_members(
             tx, {h.profile_id: h.cluster_id for h in everyone}, now)
 
         def moved(h: Holder) -> Holder:

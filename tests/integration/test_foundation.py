@@ -56,9 +56,9 @@ def test_an_empty_query_file_fails_with_its_path(tmp_path):
 def test_start_up_fails_when_a_query_file_is_missing(tmp_path, neo4j_settings):
     cypher = tmp_path / "cypher"
     shutil.copytree(ROOT / "cypher", cypher)
-    (cypher / "lock_aliases.cypher").unlink()
+    (cypher / "read_batch.cypher").unlink()
     settings = neo4j_settings.model_copy(update={"cypher_dir": cypher})
-    with pytest.raises(QueryFileError, match="lock_aliases.cypher is missing"):
+    with pytest.raises(QueryFileError, match="read_batch.cypher is missing"):
         with TestClient(create_app(settings)):
             pass
 

@@ -34,14 +34,11 @@ from converge_graph.store.schema import schema_names, schema_statements
 T = TypeVar("T")
 
 QUERY_NAMES = (
-    "lock_aliases", "merge_events", "lock_clusters", "read_profile_states", "create_profiles",
-    "upsert_clusters", "relabel_clusters", "link_profiles", "merge_clusters",
-    "attach_aliases", "set_profile_properties", "finish_events", "create_datasource",
-    "find_datasource", "list_datasources",
+    "read_batch", "lock_clusters", "write_batch", "link_profiles", "merge_clusters",
+    "create_datasource", "find_datasource", "list_datasources",
     "create_api_key", "find_api_key", "cluster_by_alias", "read_cluster",
     "read_cluster_node", "cluster_events", "read_profile", "read_event",
-    "cluster_properties", "verify_profiles", "verify_links", "readiness",
-    "cluster_alias_urns", "flag_aliases", "record_conflicts", "list_conflicts",
+    "cluster_properties", "verify_profiles", "verify_links", "readiness", "list_conflicts",
     "clusters_linked_by_alias", "clusters_linked_by_event", "strip_alias_evidence",
     "strip_event_evidence", "cluster_graph", "split_cluster", "cluster_links", "erase_cluster",
     "cluster_type_counts", "find_datasource_by_name",
@@ -136,56 +133,38 @@ class Graph:
         return schema_names(self.schema_path) - present
 
     # -- write path (inside one transaction) ------------------------------------------
-    def lock_aliases(
-        self, tx: ManagedTransaction, aliases: list[dict], now: datetime
-    ) -> dict[str, dict]:
-        """Per urn: ``holders``, ``quarantined``, ``link_blocked``."""
-        rows = tx.run(self.q.lock_aliases, aliases=aliases, now=now)
-        return {r["urn"]: native(r.data()) for r in rows}
+    def read_batch(
+        self, tx: ManagedTransaction, aliases: list[dict], events: list[dict], now: datetime
+    ) -> tuple[dict[str, dict], dict[str, dict]]:
+        """Lock the aliases, store new events: per urn ``holders``, ``quarantined``,
+        ``link_blocked``; per event id ``created``, ``link_blocked``, ``performer``."""
+        record = tx.run(self.q.read_batch, aliases=aliases, events=events,
+                        now=now).single(strict=True)
+        return ({a["urn"]: native(a) for a in record["aliases"]},
+                {e["event_id"]: native(e) for e in record["events"]})
 
-    def merge_events(self, tx: ManagedTransaction, events: list[dict]) -> dict[str, dict]:
-        if not events:
-            return {}
-        return {r["event_id"]: native(r.data()) for r in tx.run(self.q.merge_events,
-                                                                 events=events)}
+    def lock_clusters(
+        self, tx: ManagedTransaction, cluster_ids: list[str], profile_ids: list[str],
+        now: datetime, unlimited: list[str] | None = None, state_ids: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Lock clusters; return ``clusters``, ``members``, and under the same locks the
+        limited aliases each cluster holds (``urns``) and profile property ``states``."""
+        record = tx.run(
+            self.q.lock_clusters, cluster_ids=cluster_ids, profile_ids=profile_ids, now=now,
+            unlimited=unlimited or [], state_ids=state_ids or [],
+        ).single(strict=True)
+        return {
+            "clusters": native(record["clusters"]), "members": record["members"],
+            "urns": {r["cluster_id"]: set(r["urns"]) for r in record["urns"]},
+            "states": {r["profile_id"]: r for r in record["states"]},
+        }
 
-    def cluster_alias_urns(
-        self, tx: ManagedTransaction, cluster_ids: list[str], unlimited: list[str]
-    ) -> dict[str, set[str]]:
-        rows = tx.run(self.q.cluster_alias_urns, cluster_ids=cluster_ids, unlimited=unlimited)
-        return {r["cluster_id"]: set(r["urns"]) for r in rows}
-
-    def flag_aliases(self, tx: ManagedTransaction, urns: list[str], now: datetime) -> None:
-        if urns:
-            tx.run(self.q.flag_aliases, urns=urns, now=now).consume()
-
-    def record_conflicts(self, tx: ManagedTransaction, conflicts: list[dict]) -> None:
-        if conflicts:
-            tx.run(self.q.record_conflicts, conflicts=conflicts).consume()
+    def write_batch(self, tx: ManagedTransaction, now: datetime, **rows: list) -> None:
+        """Everything one batch changes, in one statement (see write_batch.cypher)."""
+        tx.run(self.q.write_batch, now=now, **rows).consume()
 
     def list_conflicts(self, limit: int) -> list[dict]:
         return self._rows(self.q.list_conflicts, limit=limit)
-
-    def lock_clusters(
-        self, tx: ManagedTransaction, cluster_ids: list[str], profile_ids: list[str], now: datetime
-    ) -> tuple[list[dict], list[dict]]:
-        record = tx.run(
-            self.q.lock_clusters, cluster_ids=cluster_ids, profile_ids=profile_ids, now=now
-        ).single(strict=True)
-        return native(record["clusters"]), record["members"]
-
-    def read_profile_states(self, tx: ManagedTransaction, profile_ids: list[str]) -> dict:
-        if not profile_ids:
-            return {}
-        rows = tx.run(self.q.read_profile_states, profile_ids=profile_ids)
-        return {r["profile_id"]: r.data() for r in rows}
-
-    def unwind(
-        self, tx: ManagedTransaction, name: str, key: str, rows: list[dict], **params: Any
-    ) -> None:
-        """One ``UNWIND $<key>`` statement of a batch write; skipped when there are no rows."""
-        if rows:
-            tx.run(self.q[name].text, {key: rows, **params}).consume()
 
     def link_profiles(self, tx: ManagedTransaction, links: list[dict], now: datetime) -> None:
         if links:

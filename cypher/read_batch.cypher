@@ -1,0 +1,42 @@
+// The first half of every write (a batch of one or many), in one round trip:
+// 1. creates the batch's aliases (MERGE on the unique urn) and write-locks each, in urn
+//    order, so that writes sharing an alias run one after the other; reads who holds each
+//    (holders cannot change while the lock is held);
+// 2. stores each new event once per event_id across all datasources (MERGE under the
+//    unique constraint, in event_id order: first write wins) and reports whether this
+//    batch created it and who performed the original.
+// params: $aliases (list of {urn, type, value}, sorted by urn), $now (datetime),
+//         $events (list of {event_id, fields: {event_name, method, timestamp, received_at,
+//         source_id, properties_json}, props: map of `prop.<key>` scalars}, sorted by
+//         event_id; for an id sent twice, the first write's)
+// returns: aliases (list of {urn, quarantined, link_blocked, holders: [{profile_id,
+//          cluster_id, created_at}]}), events (list of {event_id, created, link_blocked,
+//          performer: {profile_id, cluster_id, created_at} or null})
+CALL () {
+  UNWIND $aliases AS row
+  MERGE (a:Alias {urn: row.urn})
+    ON CREATE SET a.type = row.type, a.value = row.value, a.created_at = $now
+  SET a.last_seen = $now
+  RETURN collect({
+    urn: a.urn, quarantined: coalesce(a.quarantined, false),
+    link_blocked: coalesce(a.link_blocked, false),
+    holders: [(p:Profile)-[:HAS_ALIAS]->(a) |
+      {profile_id: p.profile_id, cluster_id: p.cluster_id, created_at: p.created_at}]
+  }) AS aliases
+}
+CALL () {
+  UNWIND $events AS ev
+  MERGE (e:Event {event_id: ev.event_id})
+    ON CREATE SET e += ev.fields, e += ev.props, e.batch_new = true
+  WITH ev, e, coalesce(e.batch_new, false) AS created
+  REMOVE e.batch_new
+  WITH ev, e, created
+  OPTIONAL MATCH (q:Profile)-[:PERFORMED]->(e)
+  RETURN collect({
+    event_id: ev.event_id, created: created, link_blocked: coalesce(e.link_blocked, false),
+    performer: CASE WHEN q IS NULL THEN null
+                    ELSE {profile_id: q.profile_id, cluster_id: q.cluster_id,
+                          created_at: q.created_at} END
+  }) AS events
+}
+RETURN aliases, events
