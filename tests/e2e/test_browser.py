@@ -18,9 +18,7 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections import Counter
@@ -37,6 +35,7 @@ from converge_graph.demo_data import JOHN_EMAIL, load
 from converge_graph.library import load_library
 from converge_graph.service import Service
 from converge_graph.settings import Settings
+from tests.procs import ApiProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = ROOT / "tests" / "e2e" / "node"
@@ -69,12 +68,6 @@ def tools() -> None:
                     "playwright-core)", pytrace=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _get(url: str, timeout: float = 2.0) -> bytes:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.read()
@@ -84,34 +77,18 @@ def _get(url: str, timeout: float = 2.0) -> bytes:
 def api_url(neo4j_settings: Settings) -> Iterator[str]:
     """A real API process (uvicorn) on a free loopback port, serving the style and guide.
     CVG_E2E_API_PORT=8000 picks the documented port (for screenshots destined for docs/)."""
-    port = int(os.environ.get("CVG_E2E_API_PORT") or 0) or _free_port()
-    env = {**os.environ, "NEO4J_URI": neo4j_settings.neo4j_uri,
-           "NEO4J_PASSWORD": neo4j_settings.neo4j_password}
     ARTIFACTS.mkdir(exist_ok=True)
-    log = ARTIFACTS / "api.log"  # a file, not a pipe: uvicorn's access log must never block
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "converge_graph.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(port)],
-            env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+    api = ApiProcess(neo4j_settings.neo4j_uri, ARTIFACTS / "api.log",
+                     port=int(os.environ.get("CVG_E2E_API_PORT") or 0) or None,
+                     password=neo4j_settings.neo4j_password)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                _get(f"http://127.0.0.1:{port}/healthz")
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the API did not start on port {port}:\n{log.read_text()}")
-                time.sleep(0.2)
-        yield f"http://localhost:{port}"
+        api.start(ready="/healthz", timeout=30)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield f"http://localhost:{api.port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        api.stop()
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -19,11 +17,9 @@ from tests.e2e.test_browser import (
     ARTIFACTS,
     CHROMIUM,
     NODE_DIR,
-    ROOT,
-    _free_port,
-    _get,
     tools,  # noqa: F401  (the fixture that installs Chromium)
 )
+from tests.procs import ApiProcess
 
 SCRIPT = NODE_DIR / "sdk_check.mjs"
 
@@ -31,32 +27,17 @@ SCRIPT = NODE_DIR / "sdk_check.mjs"
 @pytest.fixture
 def demo_api(neo4j_settings: Settings) -> Iterator[str]:
     """A real API process with the demo shop enabled (CVG_DEMO=true), on a free port."""
-    port = _free_port()
-    env = {**os.environ, "NEO4J_URI": neo4j_settings.neo4j_uri, "CVG_DEMO": "true",
-           "NEO4J_PASSWORD": neo4j_settings.neo4j_password}
     ARTIFACTS.mkdir(exist_ok=True)
-    with (ARTIFACTS / "demo-api.log").open("w") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "converge_graph.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(port)], env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+    api = ApiProcess(neo4j_settings.neo4j_uri, ARTIFACTS / "demo-api.log",
+                     password=neo4j_settings.neo4j_password, extra_env={"CVG_DEMO": "true"})
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                _get(f"http://127.0.0.1:{port}/healthz")
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("the demo API did not start:\n"
-                                + (ARTIFACTS / "demo-api.log").read_text())
-                time.sleep(0.2)
-        yield f"http://localhost:{port}"
+        api.start(ready="/healthz", timeout=30)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield f"http://localhost:{api.port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        api.stop()
 
 
 @pytest.mark.timeout(120, func_only=True)

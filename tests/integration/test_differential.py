@@ -6,26 +6,16 @@ from __future__ import annotations
 
 import random
 
-import networkx as nx
 import pytest
 
 from converge_graph.service import Write
-from tests.integration.workload import Op, actual_partition, expected_partition, random_ops
-
-
-def recomputed_vs_maintained(driver) -> tuple[set[frozenset], set[frozenset]]:
-    profiles, _, _ = driver.execute_query(
-        "MATCH (p:Profile) RETURN p.profile_id AS id, p.cluster_id AS cluster")
-    links, _, _ = driver.execute_query(
-        "MATCH (a:Profile)-[:SAME_AS]->(b:Profile) RETURN a.profile_id AS a, b.profile_id AS b")
-    g = nx.Graph()
-    g.add_nodes_from(r["id"] for r in profiles)
-    g.add_edges_from((r["a"], r["b"]) for r in links)
-    by_cluster: dict[str, set[str]] = {}
-    for r in profiles:
-        by_cluster.setdefault(r["cluster"], set()).add(r["id"])
-    return ({frozenset(c) for c in nx.connected_components(g)},
-            {frozenset(v) for v in by_cluster.values()})
+from tests.integration.workload import (
+    Op,
+    actual_partition,
+    expected_partition,
+    maintained_and_recomputed,
+    random_ops,
+)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -48,6 +38,6 @@ def test_maintained_cluster_ids_equal_recomputed_components(linking_service, dri
             linking_service.ingest(Write(source=hook, method="track", event_name="Order",
                                  aliases=list(op.aliases), event_id=op.event_id))
             effective.append(op)
-    recomputed, maintained = recomputed_vs_maintained(driver)
+    maintained, recomputed = maintained_and_recomputed(driver)
     assert maintained == recomputed
     assert actual_partition(driver) == expected_partition(effective)

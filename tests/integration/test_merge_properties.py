@@ -4,7 +4,6 @@ SAME_AS, `converge-graph verify` agrees, and erased people leave no profile behi
 
 from __future__ import annotations
 
-import networkx as nx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -13,6 +12,7 @@ from converge_graph.cli import app
 from converge_graph.merges import Merges
 from converge_graph.service import Write
 from tests.conftest import wipe
+from tests.integration.workload import maintained_and_recomputed
 
 ALIASES = [f"urn:{t}:{n}" for t in ("customer_id", "email", "cart", "device")
            for n in range(1, 6)]
@@ -32,18 +32,8 @@ ops = st.lists(st.one_of(write_op, write_op, write_op, unmerge_op, erase_op),
 
 
 def maintained_equals_recomputed(driver) -> bool:
-    profiles, _, _ = driver.execute_query(
-        "MATCH (p:Profile) RETURN p.profile_id AS id, p.cluster_id AS cluster")
-    links, _, _ = driver.execute_query(
-        "MATCH (a:Profile)-[:SAME_AS]->(b:Profile) RETURN a.profile_id AS a, b.profile_id AS b")
-    g = nx.Graph()
-    g.add_nodes_from(r["id"] for r in profiles)
-    g.add_edges_from((r["a"], r["b"]) for r in links)
-    by_cluster: dict[str, set[str]] = {}
-    for r in profiles:
-        by_cluster.setdefault(r["cluster"], set()).add(r["id"])
-    return ({frozenset(c) for c in nx.connected_components(g)}
-            == {frozenset(v) for v in by_cluster.values()})
+    maintained, recomputed = maintained_and_recomputed(driver)
+    return maintained == recomputed
 
 
 @settings(max_examples=25, deadline=None,

@@ -65,3 +65,20 @@ def duplicate_keys(driver: neo4j.Driver) -> list[dict]:
         }
         RETURN lk[0] AS label, key, c""")
     return [r.data() for r in records]
+
+
+def maintained_and_recomputed(driver: neo4j.Driver) -> tuple[set[frozenset], set[frozenset]]:
+    """Profiles grouped by their maintained cluster_id, and the connected components of
+    SAME_AS recomputed from scratch with networkx: the two must be equal."""
+    profiles, _, _ = driver.execute_query(
+        "MATCH (p:Profile) RETURN p.profile_id AS id, p.cluster_id AS cluster")
+    links, _, _ = driver.execute_query(
+        "MATCH (a:Profile)-[:SAME_AS]->(b:Profile) RETURN a.profile_id AS a, b.profile_id AS b")
+    g = nx.Graph()
+    g.add_nodes_from(r["id"] for r in profiles)
+    g.add_edges_from((r["a"], r["b"]) for r in links)
+    by_cluster: dict[str, set[str]] = {}
+    for r in profiles:
+        by_cluster.setdefault(r["cluster"], set()).add(r["id"])
+    return ({frozenset(v) for v in by_cluster.values()},
+            {frozenset(c) for c in nx.connected_components(g)})
