@@ -12,6 +12,7 @@ import re
 import tomllib
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,7 +59,8 @@ class Policy(BaseModel):
     )
     max_aliases: int = 10
     # Most distinct values of one type one cluster may hold; None means unlimited.
-    limits: dict[str, int | None] = Field(
+    # In TOML, which has no null, write "unlimited".
+    limits: dict[str, int | Literal["unlimited"] | None] = Field(
         default_factory=lambda: {"customer_id": 1, "user_id": 1, "cookie": None}
     )
     default_limit: int | None = 5
@@ -67,11 +69,12 @@ class Policy(BaseModel):
     hub_threshold: int = 50
 
     def limit(self, alias_type: str) -> int | None:
-        return self.limits.get(alias_type, self.default_limit)
+        value = self.limits.get(alias_type, self.default_limit)
+        return None if value == "unlimited" else value
 
     @property
     def unlimited_types(self) -> list[str]:
-        return sorted(t for t, n in self.limits.items() if n is None)
+        return sorted(t for t in self.limits if self.limit(t) is None)
 
     def rank(self, alias_type: str) -> int:
         """Lower is stronger: the write's profile is found through the lowest rank."""

@@ -120,3 +120,19 @@ def test_merge_limits_are_configurable():
     p = Policy(limits={"email": 2, "cart": None}, default_limit=None)
     assert (p.limit("email"), p.limit("cart"), p.limit("customer_id")) == (2, None, None)
     assert p.unlimited_types == ["cart"]
+
+
+def test_a_toml_policy_can_say_unlimited_since_toml_has_no_null(tmp_path):
+    path = tmp_path / "policy.toml"
+    path.write_text('[limits]\ncustomer_id = 1\nemail = 1\ncookie = "unlimited"\n')
+    policy = Policy.load(path)
+    assert (policy.limit("email"), policy.limit("cookie"), policy.limit("cart")) == (1, None, 5)
+    assert policy.unlimited_types == ["cookie"]
+
+
+def test_the_shipped_one_email_policy_loads():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    policy = Policy.load(root / "benchmarks" / "policies" / "one-email.toml")
+    assert policy.limit("email") == 1 and policy.limit("cookie") is None
