@@ -45,14 +45,10 @@ class Reads:
         profiles, aliases, links, stored = [], set(), [], []
         events, firsts, lasts = 0, [], []
         for row in rows:
-            p = row["profile"]
-            props = props_mod.loads(p["properties_json"])
-            stored.append((props, props_mod.loads(p["property_ts_json"])))
-            profiles.append({
-                "profile_id": p["profile_id"], "cluster_id": p["cluster_id"],
-                "aliases": sorted(row["aliases"]), "properties": props,
-                "created_at": p["created_at"], "updated_at": p["updated_at"],
-            })
+            profile = _profile_public(row)
+            profiles.append(profile)
+            stored.append((profile["properties"],
+                           props_mod.loads(row["profile"]["property_ts_json"])))
             aliases.update(row["aliases"])
             links.extend(row["links"])
             events += row["events"]
@@ -101,12 +97,7 @@ class Reads:
         row = self.graph.read_profile(profile_id)
         if row is None:
             raise NotFound(f"no profile {profile_id}", field="profile_id")
-        p = row["profile"]
-        return {
-            "profile_id": p["profile_id"], "cluster_id": p["cluster_id"],
-            "aliases": sorted(row["aliases"]), "properties": props_mod.loads(p["properties_json"]),
-            "created_at": p["created_at"], "updated_at": p["updated_at"],
-        }
+        return _profile_public(row)
 
     def event(self, event_id: str) -> dict[str, Any]:
         row = self.graph.read_event(event_id)
@@ -142,6 +133,16 @@ class Reads:
             nxt = f"{last['timestamp'].isoformat()}|{last['event_id']}"
         return {"events": [_event_public(r) for r in page], "next": nxt}
 
+
+
+def _profile_public(row: dict[str, Any]) -> dict[str, Any]:
+    """A profile as the API shows it, from a row of read_cluster or read_profile."""
+    p = row["profile"]
+    return {
+        "profile_id": p["profile_id"], "cluster_id": p["cluster_id"],
+        "aliases": sorted(row["aliases"]), "properties": props_mod.loads(p["properties_json"]),
+        "created_at": p["created_at"], "updated_at": p["updated_at"],
+    }
 
 
 def _event_public(row: dict[str, Any]) -> dict[str, Any]:
