@@ -68,6 +68,9 @@ def source_view(source: dict, base: str) -> dict:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (API_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (API_PORT)")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Processes (API_WORKERS); the API is stateless, each has its own driver "
+                    "and group commit")] = None,
 ) -> None:
     """Run the HTTP API."""
     import uvicorn
@@ -75,8 +78,13 @@ def serve(
     from converge_graph.api import create_app
 
     settings = Settings()
-    uvicorn.run(create_app(settings), host=host or settings.api_host,
-                port=port or settings.api_port, log_level="info")
+    workers = workers or settings.api_workers
+    where = {"host": host or settings.api_host, "port": port or settings.api_port,
+             "log_level": "info"}
+    if workers > 1:  # uvicorn starts each worker from the import string
+        uvicorn.run("converge_graph.api:create_app", factory=True, workers=workers, **where)
+    else:
+        uvicorn.run(create_app(settings), **where)
 
 
 @schema_app.command("apply")

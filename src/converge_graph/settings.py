@@ -27,6 +27,7 @@ class Settings(BaseSettings):
 
     api_host: str = Field("127.0.0.1", alias="API_HOST")
     api_port: int = Field(8000, alias="API_PORT")
+    api_workers: int = Field(1, ge=1, alias="API_WORKERS")
     public_url: str = Field("", alias="CVG_PUBLIC_URL", description="Base URL clients use")
     browser_url: str = Field("http://localhost:7474/browser/", alias="CVG_BROWSER_URL")
 

@@ -89,3 +89,25 @@ def test_readiness_is_200_against_a_running_neo4j(app_client):
 def test_graph_reports_no_missing_schema_after_start_up(graph):
     assert isinstance(graph, Graph)
     assert graph.missing_schema() == set()
+
+
+def test_the_api_serves_from_several_worker_processes(service, neo4j_settings, tmp_path):
+    import httpx2 as httpx
+
+    from tests.procs import ApiProcess
+
+    hook = service.add_source("workers", "webhook")
+    api = ApiProcess(neo4j_settings.neo4j_uri, tmp_path / "api.log",
+                     password=neo4j_settings.neo4j_password, extra_env={"API_WORKERS": "2"})
+    api.start()
+    try:
+        results = [httpx.post(f"{api.base}/v1/webhook/{hook['token']}", timeout=30,
+                              json={"event_name": "E", "event_id": f"w{n}",
+                                    "aliases": ["urn:email:workers@shop.com"]})
+                   for n in range(20)]
+        assert [r.status_code for r in results] == [200] * 20
+        clusters = {r.json()["cluster_id"] for r in results}
+        assert len(clusters) == 1  # whichever process answered, one person
+    finally:
+        api.stop()
+    assert "Started parent process" in api.log_tail(200)
