@@ -4,15 +4,18 @@ wait is bounded."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).parent / "converge-graph"
@@ -89,6 +92,22 @@ class ApiProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
         except OSError:
             return ""
+
+
+@contextlib.contextmanager
+def running_api(neo4j_settings, log: Path, **options) -> Iterator[ApiProcess]:
+    """An API process for one test or module: started (the test fails if it cannot be),
+    yielded, stopped."""
+    api = ApiProcess(neo4j_settings.neo4j_uri, log, password=neo4j_settings.neo4j_password,
+                     **options)
+    try:
+        api.start(ready="/healthz", timeout=30)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield api
+    finally:
+        api.stop()
 
 
 class LocalNeo4j:

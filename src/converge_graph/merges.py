@@ -113,8 +113,7 @@ class Merges:
     # -- explain ----------------------------------------------------------------------
     def explain(self, cluster_id: str, from_profile: str, to_profile: str) -> dict[str, Any]:
         links = self.graph.cluster_links(cluster_id)
-        members = {r["profile_id"] for r in self.graph.read_cluster(cluster_id)
-                   for r in [r["profile"]]}
+        members = self.graph.cluster_profile_ids(cluster_id)
         for field, pid in (("from", from_profile), ("to", to_profile)):
             if pid not in members:
                 raise NotFound(f"profile {pid} is not in cluster {cluster_id}", field=field)

@@ -65,10 +65,8 @@ class Reads:
         }
 
     def successors(self, cluster_id: str) -> list[str]:
-        """Where an old cluster id lives on: the survivor of merges, or a split's parts."""
-        node = self.graph.read_cluster_node(cluster_id)
-        if node is None or not (node["merged_into"] or node["split_into"]):
-            return []
+        """Where an old cluster id lives on: the survivor of merges, or a split's parts
+        (none for a live cluster or an unknown id)."""
         found: list[str] = []
         pending, seen = [cluster_id], set()
         while pending:

@@ -35,7 +35,7 @@ from converge_graph.demo_data import JOHN_EMAIL, load
 from converge_graph.library import load_library
 from converge_graph.service import Service
 from converge_graph.settings import Settings
-from tests.procs import ApiProcess
+from tests.procs import running_api
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = ROOT / "tests" / "e2e" / "node"
@@ -78,17 +78,9 @@ def api_url(neo4j_settings: Settings) -> Iterator[str]:
     """A real API process (uvicorn) on a free loopback port, serving the style and guide.
     CVG_E2E_API_PORT=8000 picks the documented port (for screenshots destined for docs/)."""
     ARTIFACTS.mkdir(exist_ok=True)
-    api = ApiProcess(neo4j_settings.neo4j_uri, ARTIFACTS / "api.log",
-                     port=int(os.environ.get("CVG_E2E_API_PORT") or 0) or None,
-                     password=neo4j_settings.neo4j_password)
-    try:
-        api.start(ready="/healthz", timeout=30)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
+    port = int(os.environ.get("CVG_E2E_API_PORT") or 0) or None
+    with running_api(neo4j_settings, ARTIFACTS / "api.log", port=port) as api:
         yield f"http://localhost:{api.port}"
-    finally:
-        api.stop()
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from tests.e2e.test_browser import (
     NODE_DIR,
     tools,  # noqa: F401  (the fixture that installs Chromium)
 )
-from tests.procs import ApiProcess
+from tests.procs import running_api
 
 SCRIPT = NODE_DIR / "sdk_check.mjs"
 
@@ -28,16 +28,9 @@ SCRIPT = NODE_DIR / "sdk_check.mjs"
 def demo_api(neo4j_settings: Settings) -> Iterator[str]:
     """A real API process with the demo shop enabled (CVG_DEMO=true), on a free port."""
     ARTIFACTS.mkdir(exist_ok=True)
-    api = ApiProcess(neo4j_settings.neo4j_uri, ARTIFACTS / "demo-api.log",
-                     password=neo4j_settings.neo4j_password, extra_env={"CVG_DEMO": "true"})
-    try:
-        api.start(ready="/healthz", timeout=30)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
+    with running_api(neo4j_settings, ARTIFACTS / "demo-api.log",
+                     extra_env={"CVG_DEMO": "true"}) as api:
         yield f"http://localhost:{api.port}"
-    finally:
-        api.stop()
 
 
 @pytest.mark.timeout(120, func_only=True)

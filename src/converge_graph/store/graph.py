@@ -183,6 +183,9 @@ class Graph:
     def cluster_type_counts(self, unlimited: list[str], min_count: int) -> list[dict]:
         return self._rows(self.q.cluster_type_counts, unlimited=unlimited, min_count=min_count)
 
+    def cluster_profile_ids(self, cluster_id: str) -> set[str]:
+        return {r["profile_id"] for r in self._rows(self.q.cluster_graph, cluster_id=cluster_id)}
+
     def cluster_links(self, cluster_id: str) -> list[dict]:
         return self._rows(self.q.cluster_links, cluster_id=cluster_id)
 
