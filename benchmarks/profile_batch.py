@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import as_webhook, generate_events  # noqa: E402
 
+from converge_graph.core.policy import Policy  # noqa: E402
 from converge_graph.models import WebhookEvent  # noqa: E402
-from converge_graph.policy import Policy  # noqa: E402
 from converge_graph.service import Service, Write  # noqa: E402
 from converge_graph.settings import Settings  # noqa: E402
 from converge_graph.store.graph import Graph, connect  # noqa: E402

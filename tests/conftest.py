@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from converge_graph.api import create_app
-from converge_graph.policy import Policy
+from converge_graph.core.policy import Policy
 from converge_graph.service import Service
 from converge_graph.settings import Settings
 from converge_graph.store.graph import Graph, connect

@@ -269,3 +269,27 @@ class ErrorBody(BaseModel):
     """The body of every 4xx and 5xx answer."""
 
     error: ErrorInfo
+
+
+def field_path(loc: tuple | list) -> str:
+    """A pydantic location as the API names fields: ``aliases[2]``, ``properties.cart``."""
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out or "body"
+
+
+def describe(err: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """One pydantic error as ``{"field", "message"}``, the field under ``prefix``."""
+    field = field_path(err.get("loc", ()))
+    if prefix:
+        field = f"{prefix}.{field}" if field != "body" else prefix
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        message = f"unknown field '{field}': remove it or check its spelling against /docs"
+    elif kind == "missing":
+        message = f"{field} is required"
+    else:
+        message = f"{field}: {err.get('msg', 'invalid').removeprefix('Value error, ')}"
+    return {"field": field, "message": message}

@@ -3,7 +3,7 @@
 Every setting can be given as an environment variable (names in upper case,
 e.g. ``NEO4J_URI``, ``API_PORT``, ``CVG_DEFAULT_REGION``) or in a ``.env`` file.
 Matching policy (priorities, limits, block lists) is not runtime config: it
-lives in :mod:`converge_graph.policy` and may be loaded from ``CVG_POLICY_FILE``.
+lives in :mod:`converge_graph.core.policy` and may be loaded from ``CVG_POLICY_FILE``.
 """
 
 from __future__ import annotations

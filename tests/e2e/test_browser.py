@@ -31,8 +31,8 @@ import neo4j
 import neo4j.graph
 import pytest
 
-from converge_graph.demo_data import JOHN_EMAIL, load
-from converge_graph.library import load_library
+from converge_graph.cli.demo import JOHN_EMAIL, load
+from converge_graph.core.cypher import load_library
 from converge_graph.service import Service
 from converge_graph.settings import Settings
 from tests.procs import running_api
@@ -134,7 +134,7 @@ def test_browser_draws_john_smiths_cluster_styled_and_opens_the_guide(
     api_url: str, neo4j_http_url: str,
 ) -> None:
     load(service, 40, 1, datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
-    query = load_library()["browser_person"].inline({"urn": JOHN_EMAIL})
+    query = load_library(ROOT / "cypher" / "queries")["browser_person"].inline({"urn": JOHN_EMAIL})
     expected = expected_view(driver, query)
     assert expected["labels"]["Profile"] >= 2 and expected["reasons"]
 

@@ -14,8 +14,8 @@ from typing import Any
 import neo4j
 import pytest
 
-from converge_graph import verify as verify_mod
-from converge_graph.policy import Policy
+from converge_graph.core import verify as verify_mod
+from converge_graph.core.policy import Policy
 from converge_graph.service import Service
 from converge_graph.settings import Settings
 from converge_graph.store.graph import Graph, connect

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from converge_graph.cli import app
-from converge_graph.demo_data import JOHN_CUSTOMER_ID, JOHN_EMAIL, generate
+from converge_graph.cli.demo import JOHN_CUSTOMER_ID, JOHN_EMAIL, generate
 from converge_graph.service import Service
 from converge_graph.settings import Settings
 from tests.conftest import count_nodes

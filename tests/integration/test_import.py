@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from converge_graph.cli import app
-from converge_graph.importer import derived_event_id, path_digest
+from converge_graph.cli.importer import derived_event_id, path_digest
 from converge_graph.service import Service
 from converge_graph.settings import Settings
 from tests.conftest import count_nodes

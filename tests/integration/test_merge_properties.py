@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from converge_graph.cli import app
-from converge_graph.merges import Merges
 from converge_graph.service import Write
+from converge_graph.service.merges import Merges
 from tests.conftest import wipe
 from tests.integration.workload import maintained_and_recomputed
 

@@ -27,7 +27,10 @@ import neo4j
 import pytest
 from typer.testing import CliRunner
 
-from converge_graph.library import LibraryQuery, load_library, query_app, run
+from converge_graph.cli.query import query_app
+from converge_graph.core.cypher import LibraryQuery, load_library
+from converge_graph.settings import Settings
+from converge_graph.store.graph import Graph
 
 ROOT = Path(__file__).resolve().parents[2]
 JOHN = "urn:email:john.smith@apple.com"
@@ -186,7 +189,6 @@ CREATE (:Cluster {cluster_id: 'c-orphan', size: 1, created_at: d})
 @pytest.fixture(scope="module")
 def driver(driver: neo4j.Driver, neo4j_settings) -> Iterator[neo4j.Driver]:
     """The suite's real Neo4j (tests/conftest.py), wiped and loaded with the fixture graph."""
-    from converge_graph.store.graph import Graph
     from tests.conftest import wipe
 
     Graph(driver, neo4j_settings).apply_schema()
@@ -210,7 +212,7 @@ def today(driver: neo4j.Driver) -> date:
 
 def rows(driver: neo4j.Driver, query: LibraryQuery, **given: Any) -> list[dict[str, Any]]:
     params = query.bind([f"{key}={value}" for key, value in given.items()])
-    return run(driver, query, params, None)
+    return Graph(driver, Settings()).library_rows(query.name, query.statement, params)
 
 
 def pick(found: list[dict[str, Any]], *columns: str) -> list[tuple]:

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from converge_graph.aliases import parse_alias, screen, split_urn
+from converge_graph.core.aliases import parse_alias, screen, split_urn
+from converge_graph.core.policy import Policy
 from converge_graph.errors import InvalidAlias
-from converge_graph.policy import Policy
 
 POLICY = Policy()
 

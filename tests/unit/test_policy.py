@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from converge_graph.policy import Policy
+from converge_graph.core.policy import Policy
 
 
 def test_priority_follows_the_spec_order():

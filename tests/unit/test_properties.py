@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from converge_graph.properties import (
+from converge_graph.core.properties import (
     apply_latest,
     dumps,
     event_node_properties,

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from converge_graph.errors import InvalidInput, QueryFileError
-from converge_graph.library import (
+from converge_graph.core.cypher import (
     LibraryQuery,
     browser_edit_url,
     cypher_literal,
     load_library,
+    load_query,
     parse,
 )
-from converge_graph.store.queries import load_query
+from converge_graph.errors import InvalidInput, QueryFileError
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ROOT / "cypher" / "queries"

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import networkx as nx
 import pytest
 
-from converge_graph.aliases import Alias
-from converge_graph.policy import Policy
-from converge_graph.resolver import ClusterInfo, Holder, Refusal, decide, decide_protected
+from converge_graph.core.aliases import Alias
+from converge_graph.core.policy import Policy
+from converge_graph.core.resolver import ClusterInfo, Holder, Refusal, decide, decide_protected
 
 POLICY = Policy()
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

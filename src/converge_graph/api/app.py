@@ -22,12 +22,11 @@ from converge_graph.api import (
     observability,
     ratelimit,
 )
-from converge_graph.commit import GroupCommit
+from converge_graph.core.policy import Policy
 from converge_graph.errors import DatabaseUnavailable
-from converge_graph.policy import Policy
 from converge_graph.service import Service
+from converge_graph.service.commit import GroupCommit
 from converge_graph.settings import Settings
-from converge_graph.store.graph import Graph, connect
 
 log = logging.getLogger("converge_graph")
 
@@ -38,14 +37,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        driver = connect(settings)
-        graph = Graph(driver, settings)  # loads every query file: fails fast on a bad one
+        service = Service.open(settings, policy)  # loads every query file: fails fast
         try:
-            await run_in_threadpool(graph.apply_schema)
+            await run_in_threadpool(service.apply_schema)
         except DatabaseUnavailable as exc:
             # Start anyway: /readyz answers 503 and applies the schema once Neo4j is back.
             log.warning("Neo4j unavailable at start-up: %s", exc.message)
-        service = Service(graph, settings, policy)
         app.state.service = service
         app.state.committer = GroupCommit(
             service, max_wait=settings.group_commit_wait_ms / 1000,
@@ -56,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.committer.stop()
-            driver.close()
+            service.close()
 
     app = FastAPI(
         title="converge-graph",

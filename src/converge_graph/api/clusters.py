@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from converge_graph.api.deps import ReadKey, ServiceDep
+from converge_graph.core.cypher import browser_edit_url
 from converge_graph.errors import NotFound
-from converge_graph.library import browser_edit_url
 from converge_graph.models import ClusterPublic, EnrichedEvent, EventsPage, ProfilePublic
 
 router = APIRouter(tags=["identities"], dependencies=[ReadKey])

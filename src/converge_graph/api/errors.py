@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from converge_graph.errors import ConvergeError, DatabaseUnavailable, Forbidden, Unauthorized
-from converge_graph.models import ErrorBody
+from converge_graph.models import ErrorBody, describe
 
 RETRY_AFTER_SECONDS = "5"
 
@@ -31,34 +31,6 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     if details:
         body["details"] = details
     return JSONResponse({"error": body}, status_code=status, headers=headers)
-
-
-def _field(loc: tuple | list) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
-    return out or "body"
-
-
-def _message(err: dict[str, Any], field: str) -> str:
-    kind = err.get("type", "")
-    if kind == "extra_forbidden":
-        return f"unknown field '{field}': remove it or check its spelling against /docs"
-    if kind == "missing":
-        return f"{field} is required"
-    msg = err.get("msg", "invalid")
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    return f"{field}: {msg}"
-
-
-def describe(err: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    """One pydantic error as ``{"field", "message"}``, the field under ``prefix``."""
-    field = _field(err.get("loc", ()))
-    if prefix:
-        field = f"{prefix}.{field}" if field != "body" else prefix
-    return {"field": field, "message": _message(err, field)}
 
 
 async def validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:

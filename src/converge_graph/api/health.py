@@ -22,14 +22,14 @@ def healthz() -> dict:
 async def readyz(service: ServiceDep) -> JSONResponse:
     """Neo4j answers a real query and every schema object exists."""
     try:
-        missing = await run_in_threadpool(service.graph.missing_schema)
+        missing = await run_in_threadpool(service.missing_schema)
     except DatabaseUnavailable as exc:
         return JSONResponse({"status": "unavailable", "reason": exc.message}, status_code=503,
                             headers={"Retry-After": "5"})
     if missing:
         try:
-            await run_in_threadpool(service.graph.apply_schema)
-            missing = await run_in_threadpool(service.graph.missing_schema)
+            await run_in_threadpool(service.apply_schema)
+            missing = await run_in_threadpool(service.missing_schema)
         except DatabaseUnavailable as exc:
             return JSONResponse({"status": "unavailable", "reason": exc.message},
                                 status_code=503, headers={"Retry-After": "5"})

@@ -8,13 +8,10 @@ from importlib import resources
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from converge_graph.aliases import screen
 from converge_graph.api.deps import ServiceDep
-from converge_graph.api.errors import describe
-from converge_graph.errors import ConvergeError, InvalidInput
+from converge_graph.errors import InvalidInput
 from converge_graph.models import (
     BatchResult,
     CollectEvent,
@@ -23,20 +20,12 @@ from converge_graph.models import (
     WebhookEvent,
     WriteResult,
 )
-from converge_graph.service import Write
+from converge_graph.service.ingest import Rejection, collect_write, webhook_write
 
 router = APIRouter(tags=["ingest"])
 
 COOKIE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
-
-
-def webhook_write(source: dict, event: WebhookEvent) -> Write:
-    return Write(
-        source=source, method=event.method, event_name=event.event_name,
-        properties=event.properties, profile_properties=event.profile_properties,
-        event_id=event.event_id, aliases=event.aliases, timestamp=event.timestamp,
-    )
 
 
 async def _webhook(request: Request, token: str | None, event: WebhookEvent) -> dict:
@@ -70,25 +59,12 @@ async def webhook_batch(token: str, batch: WebhookBatch, service: ServiceDep) ->
             f"events has {len(batch.events)} items; at most {limit} per batch — split it",
             field="events",
         )
-    results: list[dict | None] = [None] * len(batch.events)
-    writes, slots = [], []
-    for index, item in enumerate(batch.events):
-        try:
-            event = WebhookEvent.model_validate(item)
-            screen(event.aliases, service.policy, service.settings.default_region)
-        except ValidationError as exc:
-            results[index] = {"error": {"code": "invalid",
-                                        **describe(exc.errors()[0], f"events[{index}]")}}
-            continue
-        except ConvergeError as exc:
-            results[index] = {"error": {**exc.to_dict(),
-                                        "field": f"events[{index}].{exc.field or 'event'}"}}
-            continue
-        writes.append(webhook_write(source, event))
-        slots.append(index)
-    done = await run_in_threadpool(service.ingest_batch, writes) if writes else []
-    for index, result in zip(slots, done, strict=True):
-        results[index] = result
+    admitted = [service.admit(source, item, f"events[{index}]")
+                for index, item in enumerate(batch.events)]
+    ready = [p for p in admitted if not isinstance(p, Rejection)]
+    done = iter(await run_in_threadpool(service.ingest_prepared, ready) if ready else [])
+    results = [{"error": p.to_dict()} if isinstance(p, Rejection) else next(done)
+               for p in admitted]
     return {"results": results}
 
 
@@ -106,18 +82,7 @@ async def collect(
         service.settings.cookie_name, cookie_id, max_age=COOKIE_MAX_AGE, samesite="lax",
         secure=secure, httponly=False, path="/",
     )
-    profile_properties = dict(event.profileProperties)
-    method = event.method
-    if method == "consent":
-        consent = {k: v for k, v in (("analytics", event.analytics),
-                                     ("marketing", event.marketing)) if v is not None}
-        profile_properties["$consent"] = consent
-        method = "set"
-    write = Write(
-        source=source, method=method, event_name=event.eventName, properties=event.properties,
-        profile_properties=profile_properties, event_id=event.eventID, aliases=event.aliases,
-        timestamp=event.timestamp, cookie_id=cookie_id,
-    )
+    write = collect_write(source, event, cookie_id)
     result = await request.app.state.committer.submit(write)
     return {**result, "cookie_id": cookie_id}
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from converge_graph.api.deps import AdminKey, ReadKey, ServiceDep
-from converge_graph.merges import Merges
+from converge_graph.service.merges import Merges
 
 router = APIRouter(tags=["merges"])
 
@@ -42,7 +42,7 @@ async def explain(
 async def conflicts(service: ServiceDep,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
     """Refused merges and quarantined aliases, newest first, with the write behind each."""
-    return {"conflicts": await run_in_threadpool(service.graph.list_conflicts, limit)}
+    return {"conflicts": await run_in_threadpool(service.list_conflicts, limit)}
 
 
 @router.delete("/v1/links", dependencies=[AdminKey])

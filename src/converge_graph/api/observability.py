@@ -44,7 +44,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from converge_graph.api import errors
-from converge_graph.batch import Delta
+from converge_graph.core.batch import Delta
 from converge_graph.errors import DatabaseUnavailable
 from converge_graph.settings import Settings
 

@@ -18,6 +18,7 @@ from neo4j import GraphDatabase, ManagedTransaction
 from neo4j.exceptions import (
     AuthError,
     BrokenRecordError,
+    ClientError,
     ConnectionPoolError,
     DriverError,
     Neo4jError,
@@ -26,12 +27,14 @@ from neo4j.exceptions import (
     TransientError,
 )
 
-from converge_graph.errors import DatabaseUnavailable
+from converge_graph.errors import DatabaseUnavailable, InvalidInput
 from converge_graph.settings import Settings
 from converge_graph.store.queries import Queries
 from converge_graph.store.schema import schema_names, schema_statements
+from converge_graph.store.values import native, plain
 
 T = TypeVar("T")
+Tx = ManagedTransaction  # what use cases pass back into the write-path methods
 
 QUERY_NAMES = (
     "read_batch", "lock_clusters", "write_batch", "link_profiles", "merge_clusters",
@@ -41,7 +44,7 @@ QUERY_NAMES = (
     "cluster_properties", "verify_profiles", "verify_links", "readiness", "list_conflicts",
     "clusters_linked_by_alias", "clusters_linked_by_event", "strip_alias_evidence",
     "strip_event_evidence", "cluster_graph", "split_cluster", "cluster_links", "erase_cluster",
-    "cluster_type_counts", "find_datasource_by_name",
+    "cluster_type_counts", "find_datasource_by_name", "count_same_as", "show_indexes",
 )
 
 # "Not reachable, or not known to have committed": each is a 503 with Retry-After, never a
@@ -79,17 +82,6 @@ def translated() -> Iterator[None]:
         raise DatabaseUnavailable(f"Neo4j could not complete the request: {exc}") from exc
 
 
-def native(value: Any) -> Any:
-    """Neo4j temporal values to Python datetimes, recursively."""
-    if hasattr(value, "to_native"):
-        return value.to_native()
-    if isinstance(value, list):
-        return [native(v) for v in value]
-    if isinstance(value, dict):
-        return {k: native(v) for k, v in value.items()}
-    return value
-
-
 class Graph:
     def __init__(self, driver: neo4j.Driver, settings: Settings) -> None:
         self.driver = driver
@@ -98,6 +90,9 @@ class Graph:
         self.q = Queries(settings.cypher_dir, QUERY_NAMES)
 
     # -- plumbing ---------------------------------------------------------------------
+    def close(self) -> None:
+        self.driver.close()
+
     def write(self, work: Callable[[ManagedTransaction], T]) -> T:
         with translated(), self.driver.session(database=self.database) as session:
             return session.execute_write(work)
@@ -128,7 +123,7 @@ class Graph:
 
     def missing_schema(self) -> set[str]:
         present = {r["name"] for r in self._rows(self.q.readiness)}
-        index_rows = self._rows("SHOW INDEXES YIELD name RETURN name")
+        index_rows = self._rows(self.q.show_indexes)
         present |= {r["name"] for r in index_rows}
         return schema_names(self.schema_path) - present
 
@@ -183,6 +178,9 @@ class Graph:
     def cluster_type_counts(self, unlimited: list[str], min_count: int) -> list[dict]:
         return self._rows(self.q.cluster_type_counts, unlimited=unlimited, min_count=min_count)
 
+    def count_same_as(self) -> int:
+        return self._rows(self.q.count_same_as)[0]["links"]
+
     def cluster_profile_ids(self, cluster_id: str) -> set[str]:
         return {r["profile_id"] for r in self._rows(self.q.cluster_graph, cluster_id=cluster_id)}
 
@@ -235,6 +233,18 @@ class Graph:
 
     def cluster_properties(self, cluster_id: str) -> list[dict]:
         return self._rows(self.q.cluster_properties, cluster_id=cluster_id)
+
+    def library_rows(self, name: str, statement: str, params: dict[str, Any]) -> list[dict]:
+        """The rows of one analyst query, in a read transaction (routable to a secondary)."""
+        with translated():
+            try:
+                records, _, _ = self.driver.execute_query(
+                    statement, dict(params), database_=self.database,
+                    routing_=neo4j.RoutingControl.READ,
+                )
+            except ClientError as exc:
+                raise InvalidInput(f"{name}: Neo4j refused it: {exc.message}") from exc
+        return [{key: plain(value) for key, value in record.items()} for record in records]
 
     # -- verification (streamed, constant memory per row) -----------------------------
     def stream(self, query_name: str) -> Iterator[dict]:

@@ -7,37 +7,9 @@ documentation of exactly what the service runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from converge_graph.errors import QueryFileError
-
-
-@dataclass(frozen=True)
-class Query:
-    name: str
-    path: Path
-    text: str
-
-    @property
-    def description(self) -> str:
-        for line in self.text.splitlines():
-            stripped = line.strip()
-            if stripped.startswith("//"):
-                return stripped.lstrip("/ ").strip()
-        return ""
-
-
-def load_query(path: Path) -> Query:
-    if not path.is_file():
-        raise QueryFileError(f"query file {path} is missing")
-    text = path.read_text(encoding="utf-8")
-    body = "\n".join(
-        line for line in text.splitlines() if line.strip() and not line.strip().startswith("//")
-    )
-    if not body.strip():
-        raise QueryFileError(f"query file {path} has no statement")
-    return Query(name=path.stem, path=path, text=text)
+from converge_graph.core.cypher import Query, load_query
 
 
 class Queries:

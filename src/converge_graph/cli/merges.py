@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from converge_graph.cli_common import console, opened
-from converge_graph.merges import Merges
-from converge_graph.policy import Policy
+from converge_graph.cli.common import console, opened
+from converge_graph.core.policy import Policy
+from converge_graph.service.merges import Merges
 
 policy_app = typer.Typer(help="The matching policy.", no_args_is_help=True)
 
@@ -73,7 +73,7 @@ def erase(
 def conflicts(limit: Annotated[int, typer.Option(min=1, max=1000)] = 50) -> None:
     """Refused merges and quarantined aliases, newest first."""
     with opened() as service:
-        found = service.graph.list_conflicts(limit)
+        found = service.list_conflicts(limit)
     table = Table("when", "kind", "alias", "reason", "event", "profile")
     for c in found:
         table.add_row(str(c["created_at"]), c["kind"], c["alias"], c["reason"],
@@ -88,7 +88,7 @@ def policy_check(
     """Report the existing clusters a policy would split; changes nothing."""
     policy = Policy.load(file)
     with opened() as service:
-        rows = service.graph.cluster_type_counts(policy.unlimited_types, 2)
+        rows = service.clusters_over(policy.unlimited_types, 2)
     over = [r for r in rows if (limit := policy.limit(r["type"])) is not None
             and r["values"] > limit]
     if not over:

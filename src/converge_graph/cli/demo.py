@@ -28,8 +28,8 @@ from urllib.parse import quote
 
 import typer
 
-from converge_graph.cli_common import console, opened
-from converge_graph.library import browser_edit_url, load_library
+from converge_graph.cli.common import console, opened
+from converge_graph.core.cypher import browser_edit_url, load_library
 from converge_graph.service import Service, Write
 
 JOHN_EMAIL = "urn:email:john.smith@apple.com"
@@ -216,7 +216,7 @@ def generate(customers: int, seed: int, anchor: datetime) -> list[Planned]:
 
 def demo_sources(service: Service) -> dict[str, dict]:
     """The demo datasources by channel, reused by name (``make run`` creates them too)."""
-    existing = service.graph.list_datasources()
+    existing = service.list_datasources()
     found = {}
     for channel, name in SOURCES.items():
         same = [s for s in existing if s["name"] == name and s["kind"] == channel]

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import IO, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -41,12 +40,11 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from converge_graph.aliases import screen
-from converge_graph.cli_common import console, opened
+from converge_graph.cli.common import console, opened
+from converge_graph.core.batch import Prepared
 from converge_graph.errors import ConvergeError, InvalidInput, NotFound
-from converge_graph.models import WebhookEvent
-from converge_graph.service import Service, Write
-from converge_graph.store.counts import Counts
+from converge_graph.service import Service
+from converge_graph.service.ingest import Rejection
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -88,7 +86,7 @@ class Summary:
 
 @dataclass
 class Chunk:
-    writes: list[Write] = field(default_factory=list)
+    writes: list[Prepared] = field(default_factory=list)
     first_line: int = 0
     last_line: int = 0
     lines: int = 0  # every line it covers: written, rejected and blank
@@ -133,7 +131,7 @@ class LineChecker:
         self.digest = path_digest(path)
         self.max_bytes = service.settings.max_event_bytes
 
-    def check(self, number: int, text: str) -> Write | Reject:
+    def check(self, number: int, text: str) -> Prepared | Reject:
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > self.max_bytes:
             return Reject(number, f"the line is {size} bytes; one event may have at most "
@@ -144,36 +142,11 @@ class LineChecker:
             return Reject(number, f"not valid JSON: {exc.msg} at column {exc.colno}", "line")
         if not isinstance(item, dict):
             return Reject(number, "each line must be one JSON object: a webhook event", "line")
-        try:
-            event = WebhookEvent.model_validate(item)
-            screen(event.aliases, self.service.policy, self.service.settings.default_region)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = field_path(err.get("loc", ()))
-            message = err.get("msg", "invalid").removeprefix("Value error, ")
-            if err.get("type") == "extra_forbidden":
-                message = "unknown field: remove it or check its spelling against /docs"
-            elif err.get("type") == "missing":
-                message = "required"
-            return Reject(number, f"{where}: {message}", where)
-        except ConvergeError as exc:
-            return Reject(number, exc.message, exc.field)
-        event_id = event.event_id
-        if event.method != "set" and self.service.clean_event_id(event_id) is None:
-            event_id = derived_event_id(self.digest, number)
-        return Write(
-            source=self.source, method=event.method, event_name=event.event_name,
-            properties=event.properties, profile_properties=event.profile_properties,
-            event_id=event_id, aliases=event.aliases, timestamp=event.timestamp,
-        )
-
-
-def field_path(loc: tuple | list) -> str:
-    """A pydantic location as the API names fields: ``aliases[2]``, ``properties.cart``."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "event"
+        admitted = self.service.admit(self.source, item, "",
+                                      derived_event_id(self.digest, number))
+        if isinstance(admitted, Rejection):
+            return Reject(number, admitted.message, admitted.field)
+        return admitted
 
 
 class RateColumn(ProgressColumn):
@@ -247,7 +220,7 @@ class RejectWriter:
 
 
 def find_source(service: Service, name: str) -> dict[str, Any]:
-    found = service.graph.find_datasource_by_name(name)
+    found = service.datasources_named(name)
     if not found:
         raise NotFound(
             f"no datasource named {name!r}; create one with "
@@ -271,10 +244,9 @@ def run_import(
 ) -> Summary:
     """Import ``path``; the summary says how far it got even when it stops early."""
     source = find_source(service, source_name)
-    counts = Counts(service.graph)
     summary = Summary(file=str(path), source=source["name"])
     total = max(count_lines(path) - first_line + 1, 0)
-    links_before = counts.same_as_links()
+    links_before = service.same_as_links()
     checker = LineChecker(service, source, path)
     pending_rejects: list[Reject] = []
     writer = RejectWriter(rejects_path)
@@ -302,7 +274,7 @@ def run_import(
                 if pending is not None:
                     finish(*pending)
                 if chunk.writes:
-                    pending = (pool.submit(service.ingest_batch, chunk.writes), chunk)
+                    pending = (pool.submit(service.ingest_prepared, chunk.writes), chunk)
                 else:
                     pending = None
                     summary.committed_through_line = chunk.last_line
@@ -320,7 +292,7 @@ def run_import(
         if writer.handle is not None:
             summary.rejects_file = str(rejects_path)
     if summary.error is None:
-        summary.merges = counts.same_as_links() - links_before
+        summary.merges = service.same_as_links() - links_before
     return summary
 
 

@@ -16,26 +16,66 @@ documentation analysts can trust. ``converge-graph query NAME --param k=v`` runs
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-import typer
+from converge_graph.errors import InvalidInput, QueryFileError
 
-from converge_graph.errors import ConvergeError, InvalidInput, QueryFileError
-from converge_graph.settings import Settings
-from converge_graph.store.queries import Query, load_query
 
-if TYPE_CHECKING:
-    import neo4j
+@dataclass(frozen=True)
+class GraphNode:
+    """A node in a query's result, as the store hands it out (no driver types leave store/)."""
+
+    labels: tuple[str, ...]
+    properties: dict[str, Any]
+    key: Any  # its id property (profile_id, urn, …), else the element id
+
+
+@dataclass(frozen=True)
+class GraphRel:
+    type: str
+    start: Any  # the start node's key
+    end: Any
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GraphPath:
+    nodes: list[GraphNode]
+    relationships: list[GraphRel]
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    path: Path
+    text: str
+
+    @property
+    def description(self) -> str:
+        for line in self.text.splitlines():
+            stripped = line.strip()
+            if stripped.startswith("//"):
+                return stripped.lstrip("/ ").strip()
+        return ""
+
+
+def load_query(path: Path) -> Query:
+    if not path.is_file():
+        raise QueryFileError(f"query file {path} is missing")
+    text = path.read_text(encoding="utf-8")
+    body = "\n".join(
+        line for line in text.splitlines() if line.strip() and not line.strip().startswith("//")
+    )
+    if not body.strip():
+        raise QueryFileError(f"query file {path} has no statement")
+    return Query(name=path.stem, path=path, text=text)
+
+
 
 PARAM_TYPES = ("string", "int", "float", "bool")
 _PARAM_LINE = re.compile(
@@ -258,221 +298,11 @@ def browser_edit_url(browser_url: str, cypher: str) -> str:
     return f"{browser_url.rstrip('/')}/?cmd=edit&arg={quote(cypher, safe='')}"
 
 
-def library_dir(settings: Settings | None = None) -> Path:
-    return (settings or Settings()).cypher_dir / "queries"
 
 
-def load_library(folder: Path | None = None) -> dict[str, LibraryQuery]:
+def load_library(folder: Path) -> dict[str, LibraryQuery]:
     """Every query of the library by name; fails fast on a file with a bad header."""
-    folder = folder or library_dir()
     paths = sorted(folder.glob("*.cypher"))
     if not paths:
         raise QueryFileError(f"no query files in {folder}")
     return {path.stem: parse(load_query(path)) for path in paths}
-
-
-def run(
-    driver: neo4j.Driver, query: LibraryQuery, params: Mapping[str, Any], database: str | None
-) -> list[dict[str, Any]]:
-    """The rows of one library query, in a read transaction; values as the driver gives them."""
-    import neo4j
-    from neo4j.exceptions import ClientError
-
-    from converge_graph.store.graph import translated
-
-    with translated():
-        try:
-            records, _, _ = driver.execute_query(
-                query.statement,
-                dict(params),
-                database_=database,
-                routing_=neo4j.RoutingControl.READ,
-            )
-        except ClientError as exc:
-            raise InvalidInput(f"{query.name}: Neo4j refused it: {exc.message}") from exc
-    return [dict(record.items()) for record in records]
-
-
-def get_driver_and_db() -> tuple[neo4j.Driver, str]:
-    """A driver and database name from the environment (Settings), as the service uses."""
-    from converge_graph.store.graph import connect
-
-    settings = Settings()
-    return connect(settings), settings.neo4j_database
-
-
-# -- output ----------------------------------------------------------------------------
-
-
-def plain(value: Any) -> Any:
-    """JSON-ready values: temporals as ISO 8601 strings, nodes and paths as maps."""
-    import neo4j.graph
-    import neo4j.time
-
-    if isinstance(value, neo4j.graph.Node):
-        return {"labels": sorted(value.labels), "properties": plain(dict(value.items()))}
-    if isinstance(value, neo4j.graph.Relationship):
-        return {
-            "type": value.type,
-            "start": _node_key(value.start_node),
-            "end": _node_key(value.end_node),
-            "properties": plain(dict(value.items())),
-        }
-    if isinstance(value, neo4j.graph.Path):
-        return {
-            "nodes": [plain(node) for node in value.nodes],
-            "relationships": [plain(rel) for rel in value.relationships],
-        }
-    if isinstance(value, neo4j.time.Duration):
-        return value.iso_format()
-    if hasattr(value, "to_native"):
-        return value.to_native().isoformat()
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    return value
-
-
-def _node_key(node: Any) -> Any:
-    if node is None:
-        return None
-    for key in ("profile_id", "urn", "event_id", "source_id", "cluster_id"):
-        if key in node:
-            return node[key]
-    return node.element_id
-
-
-def _cell(value: Any) -> str:
-    """One table or CSV cell: graph elements in Cypher-like shorthand, lists as JSON."""
-    import neo4j.graph
-    import neo4j.time
-
-    if value is None:
-        return ""
-    if isinstance(value, neo4j.graph.Node):
-        return f"(:{':'.join(sorted(value.labels))} {_node_key(value)})"
-    if isinstance(value, neo4j.graph.Path):
-        text = f"({_node_key(value.start_node)})"
-        steps = zip(value.nodes[:-1], value.relationships, value.nodes[1:], strict=True)
-        for here, rel, there in steps:
-            forward = rel.start_node is not None and rel.start_node.element_id == here.element_id
-            text += f"-[:{rel.type}]->" if forward else f"<-[:{rel.type}]-"
-            text += f"({_node_key(there)})"
-        return text
-    if isinstance(value, neo4j.time.DateTime):
-        return value.to_native().isoformat(sep=" ", timespec="seconds").replace("+00:00", "Z")
-    if isinstance(value, list) and any(isinstance(v, neo4j.graph.Path) for v in value):
-        return "\n".join(_cell(v) for v in value)
-    value = plain(value)
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-def render(query: LibraryQuery, rows: list[dict[str, Any]], fmt: OutputFormat) -> str:
-    columns = list(query.returns)
-    if fmt is OutputFormat.json:
-        return json.dumps([plain(row) for row in rows], indent=2, ensure_ascii=False) + "\n"
-    if fmt is OutputFormat.csv:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([_cell(row.get(c)) for c in columns] for row in rows)
-        return out.getvalue()
-    return _table(query, rows, columns)
-
-
-def _table(query: LibraryQuery, rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """A rich table; wide results (more than 8 columns) as one two-column block per row."""
-    from rich.console import Console, Group
-    from rich.table import Table
-
-    title = f"{query.name} — {len(rows)} row{'s' * (len(rows) != 1)}"
-    if len(columns) <= 8:
-        table = Table(title=title)
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*(_cell(row.get(c)) for c in columns))
-        content: Any = table
-    else:
-        blocks = []
-        for number, row in enumerate(rows, start=1):
-            block = Table(title=f"{query.name} #{number}", show_header=False, title_justify="left")
-            block.add_column("column", style="bold", no_wrap=True)
-            block.add_column("value", overflow="fold")
-            for column in columns:
-                block.add_row(column, _cell(row.get(column)))
-            blocks.append(block)
-        content = Group(*blocks) if blocks else Table(title=title)
-    console = Console(file=io.StringIO(), width=max(120, Console().width), record=True)
-    console.print(content)
-    return console.export_text()
-
-
-# -- command line ----------------------------------------------------------------------
-
-query_app = typer.Typer(help="Run the analyst queries of cypher/queries/.")
-
-
-@query_app.callback(invoke_without_command=True, context_settings={"allow_interspersed_args": True})
-def query_command(
-    name: Annotated[
-        str | None, typer.Argument(help="Query name, e.g. cluster_by_alias (see --list).")
-    ] = None,
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", help="A parameter as key=value; repeat for more."),
-    ] = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        OutputFormat.table
-    ),
-    list_queries: Annotated[
-        bool, typer.Option("--list", help="List the queries with what each answers.")
-    ] = False,
-) -> None:
-    """Run a library query: converge-graph query NAME --param k=v [--format table|json|csv]."""
-    try:
-        library = load_library()
-        if list_queries or name is None:
-            typer.echo(_listing(library), nl=False)
-            if name is None and not list_queries:
-                typer.echo("Run one with: converge-graph query NAME --param key=value", err=True)
-            return
-        query = library.get(name)
-        if query is None:
-            raise InvalidInput(
-                f"no query named {name!r}; `converge-graph query --list` shows them", field="name"
-            )
-        params = query.bind(param or [])
-        driver, database = get_driver_and_db()
-        try:
-            rows = run(driver, query, params, database)
-        finally:
-            driver.close()
-    except ConvergeError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2 if isinstance(exc, InvalidInput) else 1) from None
-    sys.stdout.write(render(query, rows, fmt))
-
-
-def _listing(library: Mapping[str, LibraryQuery]) -> str:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="converge-graph query library (cypher/queries/)", show_lines=False)
-    table.add_column("query", no_wrap=True)
-    table.add_column("params")
-    table.add_column("what it answers", overflow="fold")
-    for query in library.values():
-        table.add_row(query.name, query.signature, query.description)
-    console = Console(file=io.StringIO(), width=max(120, Console().width), record=True)
-    console.print(table)
-    return console.export_text()

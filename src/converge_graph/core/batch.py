@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from converge_graph import properties as props_mod
-from converge_graph.aliases import Alias
-from converge_graph.ids import new_id
-from converge_graph.policy import Policy
-from converge_graph.resolver import ClusterInfo, Holder, decide_protected
+from converge_graph.core import properties as props_mod
+from converge_graph.core.aliases import Alias
+from converge_graph.core.ids import new_id
+from converge_graph.core.policy import Policy
+from converge_graph.core.resolver import ClusterInfo, Holder, decide_protected
 
 
 @dataclass

@@ -10,12 +10,11 @@ from typing import Annotated
 import typer
 from rich.tree import Tree
 
-from converge_graph import cli_merges
-from converge_graph import verify as verify_mod
-from converge_graph.cli_common import console, opened
-from converge_graph.demo_data import demo_app
-from converge_graph.importer import import_command
-from converge_graph.library import query_app
+from converge_graph.cli import merges as cli_merges
+from converge_graph.cli.common import console, opened
+from converge_graph.cli.demo import demo_app
+from converge_graph.cli.importer import import_command
+from converge_graph.cli.query import query_app
 from converge_graph.settings import Settings
 
 app = typer.Typer(help="converge-graph: identity resolution on Neo4j.", no_args_is_help=True)
@@ -91,7 +90,7 @@ def serve(
 def schema_apply() -> None:
     """Create every constraint and index (idempotent)."""
     with opened() as service:
-        count = service.graph.apply_schema()
+        count = service.apply_schema()
         console.print(f"schema applied: {count} statements")
 
 
@@ -115,7 +114,7 @@ def sources_add(
 def sources_list() -> None:
     """List datasources (tokens are never shown again: only their hashes are stored)."""
     with opened() as service:
-        for s in service.graph.list_datasources():
+        for s in service.list_datasources():
             console.print(f"{s['source_id']}  {s['kind']:8} {s['name']}  events={s['events']}")
 
 
@@ -141,7 +140,7 @@ def bootstrap(
     with opened() as service:
         base = base_url(service.settings)
         creds = json.loads(state.read_text()) if state.is_file() else None
-        if creds and service.graph.find_api_key(_hash(creds["read_key"])) is None:
+        if creds and not service.key_exists(creds["read_key"]):
             creds = None  # the database was wiped: mint new ones
         if creds is None:
             web = service.add_source("demo-web", "web")
@@ -177,29 +176,19 @@ SEED_EXAMPLE = json.dumps({
 })
 
 
-def _hash(secret: str) -> str:
-    from converge_graph.ids import secret_hash
-
-    return secret_hash(secret)
-
-
 @app.command()
 def verify() -> None:
     """Recompute connected components over SAME_AS; exit 1 if any cluster_id disagrees."""
     with opened() as service:
-        graph = service.graph
-        profiles = ((r["profile_id"], r["cluster_id"]) for r in graph.stream("verify_profiles"))
-        profile_list = list(profiles)
-        links = [(r["from"], r["to"]) for r in graph.stream("verify_links")]
-    bad = verify_mod.mismatches(profile_list, links)
+        bad, profile_count, link_count = service.verify()
     if bad:
         for row in bad[:50]:
             console.print(f"[red]mismatch[/red] {row['profile_id']} has {row['cluster_id']}; "
                           f"its component carries {row['component_cluster_ids']}")
         console.print(f"[red]{len(bad)} profiles disagree[/red] "
-                      f"(of {len(profile_list)} profiles, {len(links)} links)")
+                      f"(of {profile_count} profiles, {link_count} links)")
         raise typer.Exit(1)
-    console.print(f"ok: {len(profile_list)} profiles, {len(links)} SAME_AS links, "
+    console.print(f"ok: {profile_count} profiles, {link_count} SAME_AS links, "
                   "every cluster_id matches its connected component")
 
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from neo4j import ManagedTransaction
-
+from converge_graph.core.ids import new_id
+from converge_graph.core.resolver import Holder
+from converge_graph.core.verify import components
 from converge_graph.errors import InvalidInput, NotFound
-from converge_graph.ids import new_id
-from converge_graph.resolver import Holder
 from converge_graph.service import Service, utcnow
-from converge_graph.verify import components
+from converge_graph.store.graph import Tx
+from converge_graph.store.locks import lock_holders
 
 
 class Merges:
@@ -35,7 +35,7 @@ class Merges:
         urn = self.service.normalise_urn(alias) if alias is not None else None
         g = self.graph
 
-        def work(tx: ManagedTransaction) -> dict[str, Any]:
+        def work(tx: Tx) -> dict[str, Any]:
             now = utcnow()
             if urn is not None:
                 found = g.tx_rows(tx, "clusters_linked_by_alias", urn=urn)
@@ -57,7 +57,7 @@ class Merges:
 
         return g.write(work)
 
-    def _split(self, tx: ManagedTransaction, cluster_id: str, now) -> list[str]:
+    def _split(self, tx: Tx, cluster_id: str, now) -> list[str]:
         """Relabel a cluster's true components; returns the resulting cluster ids."""
         rows = self.graph.tx_rows(tx, "cluster_graph", cluster_id=cluster_id)
         comps = components(
@@ -77,7 +77,7 @@ class Merges:
         if from_profile == to_profile:
             raise InvalidInput("a profile cannot be linked to itself", field="to")
 
-        def work(tx: ManagedTransaction) -> dict[str, Any]:
+        def work(tx: Tx) -> dict[str, Any]:
             now = utcnow()
             ends = []
             for field, pid in (("from", from_profile), ("to", to_profile)):
@@ -87,7 +87,8 @@ class Merges:
                 p = row[0]["profile"]
                 ends.append(Holder(p["profile_id"], p["cluster_id"], p["created_at"]))
             holders = {"ends": ends}
-            holders, _, clusters = self.service._lock_clusters(tx, holders, None, now)
+            holders, clusters = lock_holders(
+                g, tx, holders, now, self.service.policy.unlimited_types)
             a, b = holders["ends"]
             g.link_profiles(tx, [{"from": a.profile_id, "to": b.profile_id, "via": [],
                                   "reason": "manual", "event_id": None, "note": reason}], now)
@@ -104,7 +105,7 @@ class Merges:
     def erase(self, cluster_id: str) -> dict[str, int]:
         g = self.graph
 
-        def work(tx: ManagedTransaction) -> dict[str, int]:
+        def work(tx: Tx) -> dict[str, int]:
             g.lock_clusters(tx, [cluster_id], [], utcnow())
             return g.tx_rows(tx, "erase_cluster", cluster_id=cluster_id)[0]
 

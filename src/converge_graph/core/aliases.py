@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from converge_graph.core.policy import Policy
 from converge_graph.errors import InvalidAlias
-from converge_graph.policy import Policy
 
 URN_RE = re.compile(r"urn:([A-Za-z][A-Za-z0-9_]{0,31}):(.*)", re.DOTALL)
 MAX_VALUE_LEN = 512

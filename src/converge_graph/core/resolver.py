@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from converge_graph.aliases import Alias
-from converge_graph.policy import Policy
+from converge_graph.core.aliases import Alias
+from converge_graph.core.policy import Policy
 
 
 @dataclass(frozen=True)

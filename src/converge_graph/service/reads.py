@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from converge_graph import properties as props_mod
-from converge_graph.aliases import parse_alias
+from converge_graph.core import properties as props_mod
+from converge_graph.core.aliases import parse_alias
 from converge_graph.errors import InvalidAlias, InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from converge_graph.policy import Policy
+    from converge_graph.core.cypher import LibraryQuery
+    from converge_graph.core.policy import Policy
     from converge_graph.settings import Settings
     from converge_graph.store.graph import Graph
 
@@ -23,6 +24,10 @@ class Reads:
     settings: Settings
 
     # -- reads ------------------------------------------------------------------------
+    def library_rows(self, query: LibraryQuery, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows of one analyst query (``cypher/queries/``), params already bound."""
+        return self.graph.library_rows(query.name, query.statement, params)
+
     def normalise_urn(self, raw: str) -> str:
         try:
             return parse_alias(raw, self.policy, self.settings.default_region).urn

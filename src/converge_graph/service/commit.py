@@ -13,9 +13,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
-from converge_graph.batch import Prepared
+from converge_graph.core.batch import Prepared
 from converge_graph.service import Service, Write
 
 
@@ -70,7 +68,7 @@ class GroupCommit:
 
     async def _commit(self, items: list[tuple[Prepared, asyncio.Future]]) -> None:
         try:
-            results = await run_in_threadpool(self.service.ingest_prepared,
+            results = await asyncio.to_thread(self.service.ingest_prepared,
                                               [p for p, _ in items])
         except Exception as exc:  # the whole batch failed: every request learns why
             for _, future in items:

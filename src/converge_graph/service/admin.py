@@ -1,0 +1,51 @@
+"""Operating the service: schema, health, listings and whole-graph checks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from converge_graph.core.ids import secret_hash
+from converge_graph.core.verify import mismatches
+
+if TYPE_CHECKING:
+    from converge_graph.store.graph import Graph
+
+
+class Admin:
+    """Operations use cases; mixed into :class:`converge_graph.service.Service`."""
+
+    graph: Graph
+
+    def apply_schema(self) -> int:
+        return self.graph.apply_schema()
+
+    def missing_schema(self) -> set[str]:
+        return self.graph.missing_schema()
+
+    def list_datasources(self) -> list[dict[str, Any]]:
+        return self.graph.list_datasources()
+
+    def datasources_named(self, name: str) -> list[dict[str, Any]]:
+        return self.graph.find_datasource_by_name(name)
+
+    def key_exists(self, key: str) -> bool:
+        return self.graph.find_api_key(secret_hash(key)) is not None
+
+    def list_conflicts(self, limit: int) -> list[dict[str, Any]]:
+        return self.graph.list_conflicts(limit)
+
+    def clusters_over(self, unlimited: list[str], min_count: int) -> list[dict[str, Any]]:
+        """Clusters holding at least ``min_count`` values of one alias type not in
+        ``unlimited`` (a policy's unlimited types: ``policy check`` passes a new one's)."""
+        return self.graph.cluster_type_counts(unlimited, min_count)
+
+    def same_as_links(self) -> int:
+        return self.graph.count_same_as()
+
+    def verify(self) -> tuple[list[dict], int, int]:
+        """Profiles whose cluster_id disagrees with their SAME_AS component, and the counts
+        of profiles and links checked."""
+        rows = self.graph.stream("verify_profiles")
+        profiles = [(r["profile_id"], r["cluster_id"]) for r in rows]
+        links = [(r["from"], r["to"]) for r in self.graph.stream("verify_links")]
+        return mismatches(profiles, links), len(profiles), len(links)

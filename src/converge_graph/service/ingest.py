@@ -1,0 +1,231 @@
+"""Ingestion: every entry point's write takes one path (docs/identity.md#the-write-algorithm).
+
+A batch of writes is resolved in one transaction with exactly the outcome of ingesting
+them one by one in order, in a constant number of round trips whatever the batch size;
+a single write is a batch of one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from converge_graph.core import properties as props_mod
+from converge_graph.core.aliases import Alias, screen
+from converge_graph.core.batch import (
+    AliasState,
+    Delta,
+    EventState,
+    Neighbourhood,
+    Overlay,
+    Prepared,
+)
+from converge_graph.core.ids import new_id
+from converge_graph.errors import ConvergeError
+from converge_graph.models import CollectEvent, WebhookEvent, describe
+from converge_graph.service.sources import utcnow
+from converge_graph.store.locks import lock_members
+
+if TYPE_CHECKING:
+    from converge_graph.core.policy import Policy
+    from converge_graph.settings import Settings
+    from converge_graph.store.graph import Graph, Tx
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Write:
+    """One write after parsing, whichever endpoint it came through."""
+
+    source: dict[str, Any]
+    method: str  # track | forward | set
+    event_name: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    profile_properties: dict[str, Any] = field(default_factory=dict)
+    event_id: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    timestamp: datetime | None = None
+    cookie_id: str | None = None  # browser writes only
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why one item of a batch or an import file was not written (its neighbours were)."""
+
+    field: str
+    message: str
+    code: str = "invalid"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "field": self.field, "message": self.message}
+
+
+def webhook_write(source: dict[str, Any], event: WebhookEvent) -> Write:
+    return Write(
+        source=source, method=event.method, event_name=event.event_name,
+        properties=event.properties, profile_properties=event.profile_properties,
+        event_id=event.event_id, aliases=event.aliases, timestamp=event.timestamp,
+    )
+
+
+def collect_write(source: dict[str, Any], event: CollectEvent, cookie_id: str) -> Write:
+    """A browser call; ``consent`` is a ``set`` of the ``$consent`` profile property."""
+    profile_properties = dict(event.profileProperties)
+    method = event.method
+    if method == "consent":
+        profile_properties["$consent"] = {
+            k: v for k, v in (("analytics", event.analytics), ("marketing", event.marketing))
+            if v is not None}
+        method = "set"
+    return Write(
+        source=source, method=method, event_name=event.eventName, properties=event.properties,
+        profile_properties=profile_properties, event_id=event.eventID, aliases=event.aliases,
+        timestamp=event.timestamp, cookie_id=cookie_id,
+    )
+
+
+class Ingest:
+    """Write use cases; mixed into :class:`converge_graph.service.Service`."""
+
+    graph: Graph
+    policy: Policy
+    settings: Settings
+    observers: list[Callable[[list[dict[str, Any]], Delta], None]]
+
+    # -- ingestion --------------------------------------------------------------------
+    def clean_event_id(self, raw: str | None) -> str | None:
+        if raw is None or self.policy.block_reason("event_id", raw.strip()):
+            return None
+        return raw.strip()
+
+    def prepare(self, write: Write) -> Prepared:
+        """Screen one write's aliases and ids (raises InvalidAlias for a malformed URN)."""
+        screened = screen(write.aliases, self.policy, self.settings.default_region)
+        aliases = list(screened.accepted)
+        cookie_urn = None
+        if write.cookie_id is not None:
+            cookie = Alias(f"urn:cookie:{write.cookie_id}", "cookie", write.cookie_id)
+            cookie_urn = cookie.urn
+            if cookie.urn not in screened.urns:
+                aliases.append(cookie)
+        stores_event = write.method != "set"
+        event_id = self.clean_event_id(write.event_id) if stores_event else None
+        if stores_event and event_id is None:
+            event_id = new_id("evt")
+        return Prepared(
+            source_id=write.source["source_id"], method=write.method,
+            event_name=write.event_name, properties=write.properties,
+            profile_properties=write.profile_properties, aliases=sorted(aliases),
+            cookie_urn=cookie_urn, event_id=event_id, ts=write.timestamp or utcnow(),
+            ignored=screened.ignored,
+        )
+
+    def admit(
+        self, source: dict[str, Any], item: Any, where: str, default_event_id: str | None = None
+    ) -> Prepared | Rejection:
+        """One webhook-shaped item (of a batch, an import file) validated, its aliases
+        screened once: a write ready to resolve, or why not. ``default_event_id`` stands in
+        for a missing one (an import derives it from the line, so a re-run dedups)."""
+        try:
+            event = WebhookEvent.model_validate(item)
+            write = webhook_write(source, event)
+            if default_event_id and event.method != "set" and not self.clean_event_id(
+                    write.event_id):
+                write.event_id = default_event_id
+            return self.prepare(write)
+        except ValidationError as exc:
+            found = describe(exc.errors()[0], where)
+            return Rejection(found["field"], found["message"])
+        except ConvergeError as exc:
+            return Rejection(f"{where}.{exc.field or 'event'}" if where else exc.field or "event",
+                             exc.message, exc.code)
+
+    def ingest(self, write: Write) -> dict[str, Any]:
+        return self.ingest_batch([write])[0]
+
+    def ingest_batch(self, writes: list[Write]) -> list[dict[str, Any]]:
+        """Several writes in one transaction, with exactly the outcome of ingesting them
+        one by one in order: a constant number of round trips, whatever the batch size."""
+        return self.ingest_prepared([self.prepare(w) for w in writes])
+
+    def ingest_prepared(self, prepared: list[Prepared]) -> list[dict[str, Any]]:
+        written: list[Delta] = []
+
+        def work(tx: Tx) -> list[dict[str, Any]]:
+            now = utcnow()
+            overlay = Overlay(self._neighbourhood(tx, prepared, now), self.policy, now)
+            results = [overlay.apply(i, w) for i, w in enumerate(prepared)]
+            delta = overlay.delta()
+            self._write(tx, delta, now)
+            written[:] = [delta]  # a retried transaction replaces the attempt before it
+            return results
+
+        results = self.graph.write(work)
+        for observe in self.observers:
+            try:
+                observe(results, written[0])
+            except Exception:  # the write is committed: an observer must not turn it into a 500
+                log.exception("ingest observer %r failed", observe)
+        return results
+
+    def _neighbourhood(
+        self, tx: Tx, prepared: list[Prepared], now: datetime
+    ) -> Neighbourhood:
+        """Lock in a stable order (aliases, events, clusters) and read what the writes see:
+        two round trips, whatever the batch size (three or more only under contention)."""
+        aliases = sorted({a for w in prepared for a in w.aliases})
+        first: dict[str, Prepared] = {}
+        for w in prepared:
+            if w.event_id is not None:
+                first.setdefault(w.event_id, w)
+        alias_rows, event_rows = self.graph.read_batch(tx, [asdict(a) for a in aliases], [
+            {"event_id": eid, "fields": {
+                "event_name": w.event_name, "method": w.method, "timestamp": w.ts,
+                "received_at": now, "source_id": w.source_id,
+                "properties_json": props_mod.dumps(w.properties)},
+             "props": props_mod.event_node_properties(w.properties)}
+            for eid, w in sorted(first.items())
+        ], now)
+        known: dict[str, tuple[str, datetime]] = {}
+        for row in alias_rows.values():
+            for h in row["holders"]:
+                known[h["profile_id"]] = (h["cluster_id"], h["created_at"])
+        for row in event_rows.values():
+            if row["performer"]:
+                p = row["performer"]
+                known[p["profile_id"]] = (p["cluster_id"], p["created_at"])
+        wants_state = any(w.profile_properties for w in prepared)
+        current, clusters, urns, states = lock_members(
+            self.graph, tx, {p: c for p, (c, _) in known.items()}, now,
+            self.policy.unlimited_types, wants_state)
+        return Neighbourhood(
+            aliases={urn: AliasState([h["profile_id"] for h in row["holders"]],
+                                     row["quarantined"], row["link_blocked"])
+                     for urn, row in alias_rows.items()},
+            events={eid: EventState(
+                seen=not row["created"], link_blocked=row["link_blocked"],
+                performer=row["performer"]["profile_id"] if row["performer"] else None)
+                for eid, row in event_rows.items()},
+            profile_cluster=current,
+            profile_created={p: created for p, (_, created) in known.items()},
+            clusters=clusters,
+            cluster_urns={c: urns.get(c, set()) for c in clusters},
+            profile_state={pid: (props_mod.loads(row["properties_json"]),
+                                 props_mod.loads(row["property_ts_json"]))
+                           for pid, row in states.items()},
+        )
+
+    def _write(self, tx: Tx, d: Delta, now: datetime) -> None:
+        """The batch's changes in one statement: one UNWIND per kind of change."""
+        self.graph.write_batch(
+            tx, now, profiles=d.profiles, clusters=d.clusters, relabels=d.relabels,
+            links=d.links, attachments=d.attachments, properties=d.properties,
+            events=d.events, quarantined=d.quarantined, conflicts=d.conflicts,
+        )
+

@@ -1,0 +1,57 @@
+"""The lock protocol every write follows (docs/identity.md#concurrency).
+
+Writers lock in a stable order: the write's alias nodes (by urn), its events, then every
+cluster involved (``:Cluster`` lock nodes, sorted). Between reading a profile's cluster
+and locking it a concurrent merge may relabel the profile, so memberships are re-read
+under the locks until none moved.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from converge_graph.core.resolver import ClusterInfo, Holder
+
+if TYPE_CHECKING:
+    from converge_graph.store.graph import Graph, Tx
+
+
+def lock_members(
+    graph: Graph, tx: Tx, profile_cluster: dict[str, str], now: datetime,
+    unlimited: list[str], wants_state: bool = False,
+) -> tuple[dict[str, str], dict[str, ClusterInfo], dict[str, set[str]], dict[str, dict[str, Any]]]:
+    """Lock every cluster of these profiles, re-reading memberships until none moved; with
+    the locks, read each cluster's limited aliases and (if asked) the profiles' properties.
+    Returns each profile's current cluster, the clusters, their limited urns and states."""
+    profile_ids = sorted(profile_cluster)
+    wanted = set(profile_cluster.values())
+    locked: dict[str, ClusterInfo] = {}
+    urns: dict[str, set[str]] = {}
+    states: dict[str, dict[str, Any]] = {}
+    while True:
+        need = sorted(wanted - locked.keys())
+        found = graph.lock_clusters(
+            tx, need, profile_ids, now, unlimited,
+            profile_ids if wants_state and not states else [],
+        )
+        for c in found["clusters"]:
+            locked[c["cluster_id"]] = ClusterInfo(c["cluster_id"], c["size"], c["created_at"])
+        urns.update(found["urns"])
+        states.update(found["states"])
+        current = {m["profile_id"]: m["cluster_id"] for m in found["members"]}
+        wanted = set(current.values())
+        if wanted <= locked.keys():
+            return current, {c: locked[c] for c in wanted}, urns, states
+
+
+def lock_holders(
+    graph: Graph, tx: Tx, holders: dict[str, list[Holder]], now: datetime, unlimited: list[str],
+) -> tuple[dict[str, list[Holder]], dict[str, ClusterInfo]]:
+    """:func:`lock_members` for alias holders as the resolver sees them."""
+    everyone = [h for hs in holders.values() for h in hs]
+    current, clusters, _, _ = lock_members(
+        graph, tx, {h.profile_id: h.cluster_id for h in everyone}, now, unlimited)
+    moved = {urn: [Holder(h.profile_id, current[h.profile_id], h.created_at) for h in hs]
+             for urn, hs in holders.items()}
+    return moved, clusters

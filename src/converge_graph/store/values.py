@@ -1,0 +1,57 @@
+"""Driver values to plain Python: temporals to datetimes, graph elements to core types.
+
+Nothing of the driver's leaves ``store/``: reads hand out dicts, lists, datetimes and
+:mod:`converge_graph.core.cypher`'s ``GraphNode``/``GraphRel``/``GraphPath``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import neo4j.graph
+import neo4j.time
+
+from converge_graph.core.cypher import GraphNode, GraphPath, GraphRel
+
+KEYS = ("profile_id", "urn", "event_id", "source_id", "cluster_id")
+
+
+def native(value: Any) -> Any:
+    """Neo4j temporal values to Python datetimes, recursively."""
+    if hasattr(value, "to_native"):
+        return value.to_native()
+    if isinstance(value, list):
+        return [native(v) for v in value]
+    if isinstance(value, dict):
+        return {k: native(v) for k, v in value.items()}
+    return value
+
+
+def _key(node: Any) -> Any:
+    if node is None:
+        return None
+    for key in KEYS:
+        if key in node:
+            return node[key]
+    return node.element_id
+
+
+def plain(value: Any) -> Any:
+    """Any value a query returns, with graph elements as core types."""
+    if isinstance(value, neo4j.graph.Node):
+        return GraphNode(tuple(sorted(value.labels)), plain(dict(value.items())), _key(value))
+    if isinstance(value, neo4j.graph.Relationship):
+        return GraphRel(value.type, _key(value.start_node), _key(value.end_node),
+                        plain(dict(value.items())))
+    if isinstance(value, neo4j.graph.Path):
+        return GraphPath([plain(n) for n in value.nodes],
+                         [plain(r) for r in value.relationships])
+    if isinstance(value, neo4j.time.Duration):
+        return value.iso_format()
+    if hasattr(value, "to_native"):
+        return value.to_native()
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
