@@ -45,6 +45,11 @@ QUERY_NAMES = (
     "clusters_linked_by_alias", "clusters_linked_by_event", "strip_alias_evidence",
     "strip_event_evidence", "cluster_graph", "split_cluster", "cluster_links", "erase_cluster",
     "cluster_type_counts", "find_datasource_by_name", "count_same_as", "show_indexes",
+    # destinations and the delivery outbox (docs/destinations.md)
+    "create_destination", "list_destinations", "set_destination_enabled",
+    "remove_destination", "record_deliveries", "due_deliveries", "lock_deliveries",
+    "claim_deliveries", "finish_delivery", "list_deliveries", "retry_deliveries",
+    "drop_person_deliveries", "delivery_counts",
 )
 
 # "Not reachable, or not known to have committed": each is a 503 with Retry-After, never a
@@ -207,6 +212,59 @@ class Graph:
     def find_api_key(self, key_hash: str) -> dict | None:
         rows = self._rows(self.q.find_api_key, key_hash=key_hash)
         return rows[0] if rows else None
+
+    # -- destinations and deliveries --------------------------------------------------
+    def create_destination(self, **params: Any) -> dict:
+        return self._write_rows(self.q.create_destination, **params)[0]["destination"]
+
+    def list_destinations(self) -> list[dict]:
+        return self._rows(self.q.list_destinations)
+
+    def set_destination_enabled(self, name: str, enabled: bool) -> bool:
+        return bool(self._write_rows(self.q.set_destination_enabled, name=name,
+                                     enabled=enabled))
+
+    def remove_destination(self, name: str) -> dict | None:
+        rows = self._write_rows(self.q.remove_destination, name=name)
+        return rows[0] if rows else None
+
+    def record_deliveries(self, tx: ManagedTransaction, now: datetime, events: list[dict],
+                          changes: list[dict]) -> None:
+        """The outbox rows of one write, in the write's own transaction."""
+        if events or changes:
+            tx.run(self.q.record_deliveries, now=now, events=events,
+                   changes=changes).consume()
+
+    def claim_deliveries(self, now: datetime, limit: int, lease: str,
+                         lease_until: datetime) -> list[dict]:
+        """Lease up to ``limit`` due deliveries to one worker, in one transaction: read the
+        candidates, lock them in id order, then claim those still unleased under the lock
+        (a separate statement, so it reads what a concurrent claim committed)."""
+        def work(tx: ManagedTransaction) -> list[dict]:
+            ids = sorted(r["delivery_id"] for r in tx.run(self.q.due_deliveries, now=now,
+                                                            limit=limit))
+            if not ids:
+                return []
+            tx.run(self.q.lock_deliveries, ids=ids, lease=lease).consume()
+            return [native(r.data()) for r in tx.run(
+                self.q.claim_deliveries, ids=ids, now=now, lease=lease,
+                lease_until=lease_until)]
+
+        return self.write(work)
+
+    def finish_delivery(self, **params: Any) -> bool:
+        return bool(self._write_rows(self.q.finish_delivery, **params))
+
+    def list_deliveries(self, destination: str | None, status: str | None,
+                        limit: int) -> list[dict]:
+        return self._rows(self.q.list_deliveries, destination=destination, status=status,
+                          limit=limit)
+
+    def retry_deliveries(self, **params: Any) -> int:
+        return self._write_rows(self.q.retry_deliveries, **params)[0]["retried"]
+
+    def delivery_counts(self) -> dict[str, int]:
+        return {r["status"]: r["n"] for r in self._rows(self.q.delivery_counts)}
 
     # -- reads ------------------------------------------------------------------------
     def cluster_by_alias(self, urn: str) -> str | None:
