@@ -14,6 +14,7 @@ from converge_graph import __version__
 from converge_graph.api import (
     browser,
     clusters,
+    destinations,
     errors,
     health,
     ingest,
@@ -26,6 +27,7 @@ from converge_graph.core.policy import Policy
 from converge_graph.errors import DatabaseUnavailable
 from converge_graph.service import Service
 from converge_graph.service.commit import GroupCommit
+from converge_graph.service.delivery import Deliverer
 from converge_graph.settings import Settings
 
 log = logging.getLogger("converge_graph")
@@ -49,9 +51,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_items=settings.group_commit_max, workers=settings.group_commit_workers,
         )
         await app.state.committer.start()
+        # Delivery workers (docs/destinations.md), unless CVG_DELIVERY_WORKERS=0 leaves
+        # them to a `converge-graph deliver` process.
+        app.state.deliverer = Deliverer(service)
+        app.state.deliverer.start()
         try:
             yield
         finally:
+            await run_in_threadpool(app.state.deliverer.stop)
             await app.state.committer.stop()
             service.close()
 
@@ -67,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(clusters.router)
     app.include_router(merges.router)
     app.include_router(browser.router)
+    app.include_router(destinations.router)
     if settings.demo:
         from converge_graph.api import demo
 

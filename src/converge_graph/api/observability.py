@@ -37,6 +37,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -77,6 +78,25 @@ class Metrics:
         self.latency = Histogram("http_request_duration_seconds", "Request latency",
                                  ["method", "route", "status"], buckets=LATENCY_BUCKETS,
                                  registry=r)
+        self.deliveries = Gauge("deliveries", "Deliveries in Neo4j by status", ["status"],
+                                registry=r)
+        self.delivery_attempts = Counter("delivery_attempts", "Delivery attempts by "
+                                         "outcome", ["status"], registry=r)
+        self.delivery_latency = Histogram("delivery_latency_seconds", "From recording a "
+                                          "delivery to the receiver's 2xx",
+                                          buckets=LATENCY_BUCKETS + (60.0, 300.0, 3600.0),
+                                          registry=r)
+
+    def observe_delivery(self, attempt: dict[str, Any]) -> None:
+        """A ``Deliverer`` observer: one call per attempt (or skip)."""
+        status = "retried" if attempt["status"] == "failed" else attempt["status"]
+        self.delivery_attempts.labels(status).inc()
+        if attempt["latency"] is not None:
+            self.delivery_latency.observe(attempt["latency"])
+
+    def count_deliveries(self, counts: dict[str, int]) -> None:
+        for status in ("pending", "failed", "delivered", "dead", "skipped"):
+            self.deliveries.labels(status).set(counts.get(status, 0))
 
     def observe_ingest(self, results: list[dict[str, Any]], delta: Delta) -> None:
         """A ``Service`` observer: called once per committed ingest transaction."""
@@ -209,7 +229,7 @@ class Observe:
             request_id_var.reset(token)
 
 
-def _configure_logging() -> None:
+def configure_logging() -> None:
     """JSON lines on stderr for the service's loggers, once per process."""
     root = logging.getLogger("converge_graph")
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
@@ -225,10 +245,14 @@ def install(app: FastAPI, settings: Settings) -> None:
     """Metrics route, request ids, access log and the ingest observer, for this app."""
     metrics = Metrics()
     app.state.metrics = metrics
-    _configure_logging()
+    configure_logging()
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:
+        try:
+            metrics.count_deliveries(app.state.service.delivery_counts())
+        except DatabaseUnavailable:  # the other metrics still answer; the counts wait
+            pass
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     async def unavailable(request: Request, exc: DatabaseUnavailable):
@@ -244,6 +268,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
         async with inner(app_) as state:
             app_.state.service.observers.append(metrics.observe_ingest)
+            app_.state.deliverer.observers.append(metrics.observe_delivery)
             # Our access line replaces uvicorn's, which would log datasource tokens in URLs.
             logging.getLogger("uvicorn.access").disabled = True
             yield state

@@ -105,6 +105,8 @@ class Deliverer:
         now = utcnow()
         lease_until = now + self.lease
         claimed = self.graph.claim_deliveries(now, self.batch, lease, lease_until)
+        # Oldest first (claims lock in id order): a merge goes out before its split.
+        claimed.sort(key=lambda i: (i["delivery"]["created_at"], i["delivery"]["delivery_id"]))
         for item in claimed:
             if utcnow() + timedelta(seconds=self.timeout + 1) >= lease_until:
                 break  # the rest are claimed again once this lease runs out
