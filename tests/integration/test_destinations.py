@@ -161,7 +161,7 @@ def test_a_4xx_answer_is_dead_at_once_with_the_receivers_answer(fast, sources, r
 def test_retries_stop_at_the_end_of_the_window(clean, neo4j_settings, sources, receiver,
                                                driver):
     service = Service(clean, neo4j_settings.model_copy(
-        update={**FAST, "retry_window_seconds": 0.5}), Policy())
+        update={**FAST, "retry_window_seconds": 1.5}), Policy())
     service.add_destination("crm", receiver.url)
     receiver.default = 503
     service.ingest(server(sources, event_name="E", event_id="O-10"))
@@ -340,3 +340,18 @@ def test_meta_capi_format_has_meta_shape_and_normalised_hashes(fast, sources, re
     assert event["user_data"] == {
         "em": [sha("ann.lee@mailbox.org")], "ph": [sha("16505551234")],
         "fn": [sha("annmarie")], "ln": [sha("olee")], "external_id": [sha("C-77")]}
+
+
+def test_a_later_grant_on_another_device_does_not_outvote_a_denial(fast, sources, receiver):
+    from datetime import UTC, datetime
+
+    fast.add_destination("ads", receiver.url, purpose="marketing")
+    fast.ingest(browser(sources, "phone", "set", aliases=["urn:email:zoe@mailbox.org"],
+                        profile_properties={"$consent": {"marketing": "denied"}}))
+    fast.ingest(browser(sources, "tablet", "set", aliases=["urn:email:zoe@mailbox.org"],
+                        timestamp=datetime(2099, 1, 1, tzinfo=UTC),
+                        profile_properties={"$consent": {"marketing": "granted"}}))
+    fast.ingest(browser(sources, "tablet", event_name="Placed Order", event_id="P-2"))
+    run(fast)
+    assert [d["status"] for d in fast.deliveries(destination="ads")] == ["skipped"]
+    assert receiver.received == []

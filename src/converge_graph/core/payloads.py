@@ -24,14 +24,18 @@ EVENT_METHODS = ("track", "forward")
 IDENTITY_TOPICS = ("identity.merged", "identity.split", "identity.erased")
 
 
-def consent_refusal(purpose: str, profile_properties: dict[str, Any]) -> str | None:
+def consent_refusal(purpose: str, profiles: list[dict[str, Any]]) -> str | None:
     """Why this person may not be sent to a destination of this purpose, or None.
 
-    ``$consent`` is what the browser's ``consent`` call stored; a purpose the person
-    denied is never sent (an absent choice is not a denial)."""
-    consent = profile_properties.get("$consent")
-    if isinstance(consent, dict) and consent.get(purpose) == "denied":
-        return f"consent: {purpose} denied by the person ($consent.{purpose})"
+    ``$consent`` is what the browser's ``consent`` call stored on each of the person's
+    profiles. A denial on *any* of them wins over grants on others, whatever their event
+    times: timestamps are the sender's word, and a page (the web token is public) must
+    not be able to outvote a person's "no" by writing a later "yes". An absent choice is
+    not a denial."""
+    for props in profiles:
+        consent = props.get("$consent")
+        if isinstance(consent, dict) and consent.get(purpose) == "denied":
+            return f"consent: {purpose} denied by the person ($consent.{purpose})"
     return None
 
 

@@ -122,9 +122,9 @@ class Deliverer:
     # -- one attempt ------------------------------------------------------------------
     def attempt(self, item: dict[str, Any], lease: str) -> str:
         d, dst, event = item["delivery"], item["destination"], item["event"]
-        profile = props_mod.merged_view([(props_mod.loads(s["properties_json"]),
-                                          props_mod.loads(s["property_ts_json"]))
-                                         for s in item["states"]])
+        states = [(props_mod.loads(s["properties_json"]), props_mod.loads(s["property_ts_json"]))
+                  for s in item["states"]]
+        profile = props_mod.merged_view(states)
         now = utcnow()
         if d["topic"] == "event":
             if event is None:
@@ -136,7 +136,7 @@ class Deliverer:
                 return self._finish(d, dst, lease, "skipped", "redacted by erasure", now)
             data = json.loads(d["data_json"])
         refusal = None if d["topic"] == "identity.erased" else payloads.consent_refusal(
-            dst["purpose"], profile)
+            dst["purpose"], [props for props, _ in states])
         if refusal:
             return self._finish(d, dst, lease, "skipped", refusal, now)
         if dst["format"] == "meta-capi":
