@@ -7,9 +7,18 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
 
+from converge_graph.api import create_app
 from tests.receiver import Receiver
+
+
+@pytest.fixture(scope="module")
+def app_client(neo4j_settings) -> Iterator[TestClient]:
+    """This module's own app, with the delivery workers `serve` runs by default."""
+    with TestClient(create_app(neo4j_settings), base_url="http://testserver") as client:
+        yield client
 
 
 @pytest.fixture
