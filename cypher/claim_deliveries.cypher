@@ -22,7 +22,8 @@ CALL (cid) {
   RETURN collect(DISTINCT q {.properties_json, .property_ts_json}) AS states,
          collect(DISTINCT a.urn) AS aliases
 }
-RETURN x {.delivery_id, .topic, .attempts, .created_at, .data_json, .event_id} AS delivery,
+RETURN x {.delivery_id, .topic, .attempts, .created_at, .data_json, .event_id,
+          window_from: coalesce(x.retry_from, x.created_at)} AS delivery,
        dst {.destination_id, .name, .url, .secret, .format, .purpose} AS destination,
        CASE WHEN e IS NULL THEN null ELSE e {.event_id, .event_name, .method, .timestamp,
          .properties_json, profile_id: p.profile_id, cluster_id: p.cluster_id,

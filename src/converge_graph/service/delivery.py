@@ -160,7 +160,7 @@ class Deliverer:
         attempts = d["attempts"] + 1
         finished = utcnow()
         if status == "failed":
-            when = next_attempt(self.retry, attempts, d["created_at"], finished,
+            when = next_attempt(self.retry, attempts, d["window_from"], finished,
                                 outcome.retry_after)
             if when is None:
                 status = "dead"
