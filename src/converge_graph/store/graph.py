@@ -45,6 +45,7 @@ QUERY_NAMES = (
     "clusters_linked_by_alias", "clusters_linked_by_event", "strip_alias_evidence",
     "strip_event_evidence", "cluster_graph", "split_cluster", "cluster_links", "erase_cluster",
     "cluster_type_counts", "find_datasource_by_name", "count_same_as", "show_indexes",
+    "set_datasource_origins",
 )
 
 # "Not reachable, or not known to have committed": each is a 503 with Retry-After, never a
@@ -197,6 +198,11 @@ class Graph:
 
     def find_datasource_by_name(self, name: str) -> list[dict]:
         return self._rows(self.q.find_datasource_by_name, name=name)
+
+    def set_datasource_origins(self, source_id: str, origins: list[str]) -> dict | None:
+        rows = self._write_rows(self.q.set_datasource_origins, source_id=source_id,
+                                origins=origins)
+        return rows[0] if rows else None
 
     def list_datasources(self) -> list[dict]:
         return self._rows(self.q.list_datasources)
