@@ -6,7 +6,6 @@ Which sites may call is a property of the datasource the token names, not of the
 so the global ``CVG_CORS_ORIGINS`` (kept for the read API) cannot answer it. The cases:
 
     no Origin header              a server or curl: passed through untouched
-    Origin is the API's own       the API's own pages (the demo shop): allowed
     source lists no origins       allowed: the web token is public by design and Origin is
                                   only a browser's courtesy, so the first paste just works
     Origin listed                 allowed
@@ -37,8 +36,9 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from converge_graph.api.errors import RETRY_AFTER_SECONDS
 from converge_graph.core.origins import origin_allowed
-from converge_graph.errors import ConvergeError
+from converge_graph.errors import ConvergeError, DatabaseUnavailable
 
 COLLECT_PATH = re.compile(r"^/v1/collect/([^/]+)/?$")
 SDK_PATH = "/v1/cvg.js"
@@ -51,11 +51,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
-
-
-def _own_origin(scope: Scope) -> str:
-    proto = _header(scope, b"x-forwarded-proto") or scope.get("scheme", "http")
-    return f"{proto}://{_header(scope, b'host') or ''}".lower()
 
 
 async def _answer(send: Send, status: int, headers: Headers, body: dict | None = None) -> None:
@@ -98,11 +93,15 @@ class SourceCors:
         except ConvergeError as exc:
             if preflight:
                 error = {**exc.to_dict(), "field": exc.field or "token"}
-                await _answer(send, exc.status, [], {"error": error})
+                retry = [(b"retry-after", RETRY_AFTER_SECONDS.encode())] if isinstance(
+                    exc, DatabaseUnavailable) else []
+                await _answer(send, exc.status, retry, {"error": error})
             else:  # the route raises the same error through the app's error table
                 await self._forward(scope, receive, send, _allow(origin))
             return
-        if origin.lower() != _own_origin(scope) and not origin_allowed(origin, source["origins"]):
+        # No exception for the API's own origin: Host can be rebound by a hostile DNS name,
+        # so the demo shop on a source with a list needs the API's origin listed too.
+        if not origin_allowed(origin, source["origins"]):
             state.metrics.cors_refused.inc()
             await _answer(send, 403, [] if preflight else _allow(origin),
                           {"error": _refusal(origin, source)})

@@ -78,7 +78,7 @@ class Sources:
         token = new_secret("cvg_web" if kind == "web" else "cvg_hook")
         row = self.graph.create_datasource(
             source_id=new_id("src"), name=name, kind=kind, token_hash=secret_hash(token),
-            now=utcnow(), origins=listed,
+            now=utcnow(), origins=listed or None,
         )
         return {**row, "token": token}
 
@@ -93,7 +93,7 @@ class Sources:
         added = [normalise_origin(o, "--add") for o in add]
         removed = {normalise_origin(o, "--remove") for o in remove}
         origins = _unique([o for o in source["origins"] if o not in removed] + added)
-        row = self.graph.set_datasource_origins(source["source_id"], origins)
+        row = self.graph.set_datasource_origins(source["source_id"], origins or None)
         if row is None:
             raise NotFound(f"datasource {name!r} was deleted meanwhile", field="name")
         self._auth_cache.clear()  # this process at least sees the change at once

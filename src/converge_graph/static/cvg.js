@@ -154,12 +154,10 @@
     }
     var stub = window.cvg;
     var queued = stub && stub.queue ? Array.prototype.slice.call(stub.queue) : [];
-    if (typeof stub === "function") {
-      stub.process = process;
-    } else {
-      window.cvg = function () { return process.apply(null, arguments); };
-      window.cvg.process = process;
-    }
+    // The stub forwards to .process but returns nothing; the real cvg returns the promise.
+    if (typeof stub === "function") stub.process = process;
+    window.cvg = function () { return process.apply(null, arguments); };
+    window.cvg.process = process;
     window.cvg.queue = [];
     window.cvg.uid = function () { return uid; };
     for (var i = 0; i < queued.length; i++) process.apply(null, queued[i]);
