@@ -155,3 +155,23 @@ def test_the_gzipped_sdk_has_its_own_etag_and_stays_small(api):
     assert etag != raw.headers["etag"]
     assert gzip.decompress(body) == raw.content
     assert len(body) < 4096, f"cvg.js is {len(body)} bytes gzipped"
+
+
+def test_the_global_cors_setting_adds_no_second_allow_origin_to_collect(neo4j_settings, api):
+    """CVG_CORS_ORIGINS serves the read API; on /v1/collect two Access-Control-Allow-Origin
+    headers, or credentials, would make browsers drop the answer."""
+    from fastapi.testclient import TestClient
+
+    from converge_graph.api import create_app
+
+    settings = neo4j_settings.model_copy(update={"cors_origins": [SHOP]})
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        for resp in (
+            client.options(f"/v1/collect/{api.web['token']}", headers={
+                "Origin": SHOP, "Access-Control-Request-Method": "POST"}),
+            client.post(f"/v1/collect/{api.web['token']}", headers={"Origin": SHOP},
+                        json={"method": "track", "eventName": "Seen", "cookieId": "v-9"}),
+        ):
+            assert resp.status_code in (200, 204), resp.text
+            assert resp.headers.get_list("access-control-allow-origin") == [SHOP]
+            assert "access-control-allow-credentials" not in resp.headers

@@ -6,7 +6,9 @@ pages holding exactly the snippet `converge-graph sources add shop --kind web --
 - the Converge docs' track, set and forward calls make one person with the cookie, the
   checkout alias and the profile properties;
 - a call made in `pagehide`, as the visitor navigates away, still arrives;
-- a call whose first answer is a 503 (after the write committed) is retried and stored once;
+- a call whose first answer is a 503 (after the write committed) is retried after its
+  Retry-After and stored once;
+- misuse (no object, a call answered 422) resolves with an error and throws nothing;
 - the same page on an origin the datasource does not list is refused: nothing stored, the
   refusal counted in /metrics, nothing thrown into the page.
 """
@@ -74,6 +76,14 @@ RETRY = """<script>
 addEventListener("load", function () {
   cvg({ method: "track", eventName: "Started Checkout", properties: { total: 25 } })
     .then(function (answer) { window.placed = answer; });
+});
+</script>"""
+MISUSE = """<script>
+window.unhandled = [];
+addEventListener("unhandledrejection", function (e) { window.unhandled.push(String(e.reason)); });
+addEventListener("load", function () {
+  Promise.all([cvg(), cvg("Viewed Product"), cvg({ method: "track" })])
+    .then(function (answers) { window.misuse = answers; });
 });
 </script>"""
 REFUSED = """<script>
@@ -168,6 +178,7 @@ def test_a_shop_on_another_origin_reaches_one_person_and_an_unlisted_origin_is_r
     pages["/story.html"] = page(shop["snippet"], STORY)
     pages["/leave.html"] = page(shop["snippet"], LEAVE)
     pages["/retry.html"] = page(shop["snippet"], RETRY)
+    pages["/misuse.html"] = page(shop["snippet"], MISUSE)
     pages["/refused.html"] = page(other["snippet"], REFUSED)
     key = service.add_key("read", "e2e")["key"]
 
@@ -202,9 +213,19 @@ def test_a_shop_on_another_origin_reaches_one_person_and_an_unlisted_origin_is_r
     retry = seen["retry"]
     assert retry["firstAnswer"] == 200 and retry["attempts"] == 2
     assert retry["collected"] == [503, 200]
+    assert retry["at"][1] - retry["at"][0] >= 1900  # Retry-After: 2 (backoff alone is ~1 s)
     assert retry["resolved"]["deduplicated"] is True
     retried = lookup(api_base, key, f"urn:cookie:{retry['uid']}")
     assert retried is not None and retried["event_count"] == 1
+
+    # Misuse never throws into the page; a 422 is not retried and says what to fix.
+    misuse = seen["misuse"]
+    assert misuse["unhandled"] == []
+    usage, usage_again, invalid = misuse["resolved"]
+    assert usage["error"]["code"] == usage_again["error"]["code"] == "usage"
+    assert invalid["error"]["field"] == "eventName"
+    assert misuse["collected"] == [422]
+    assert any("eventName" in w for w in misuse["warnings"])
 
     # The unlisted origin: refused, nothing stored, counted, nothing thrown.
     refused = seen["refused"]

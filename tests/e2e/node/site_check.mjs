@@ -5,6 +5,7 @@
 //   story    the Converge docs' track, set and forward calls, queued before cvg.js loads
 //   leave    a call made in a `pagehide` handler, then the visitor navigates away
 //   retry    the first POST reaches the API but the page is answered 503; the SDK retries
+//   misuse   cvg() without an object, and a call the API answers 422
 //   refused  the same calls from a page whose origin the datasource does not list
 // Input (environment): CVG_PAGES (the page server's base URL), CVG_CHROMIUM.
 // Output: one line `RESULT {json}` with, per scenario, the browser id and what was seen.
@@ -69,16 +70,30 @@ try {
     await page.route('**/v1/collect/**', async (route) => {
       if (route.request().method() !== 'POST') return route.continue();
       seen.attempts += 1;
+      seen.at = (seen.at || []).concat(Date.now());
       if (seen.attempts > 1) return route.continue();
-      // The write reaches the API and commits; only its answer is lost to a 503.
+      // The write reaches the API and commits; only its answer is lost to a 503 that asks
+      // for a retry in 2 s.
       const response = await route.fetch();
       seen.firstAnswer = response.status();
-      return route.fulfill({ response, status: 503, body: '{"error":{"code":"test","message":"forced 503"}}' });
+      return route.fulfill({
+        response, status: 503, headers: { ...response.headers(), 'retry-after': '2' },
+        body: '{"error":{"code":"test","message":"forced 503"}}',
+      });
     });
     await page.goto(`${pages}/retry.html`);
     seen.uid = await loaded(page);
     await page.waitForFunction(() => window.placed !== undefined, null, { timeout: 20000 });
     seen.resolved = await page.evaluate(() => window.placed);
+    await context.close();
+  }
+  {
+    const { context, page, seen } = await open('misuse');
+    await page.goto(`${pages}/misuse.html`);
+    seen.uid = await loaded(page);
+    await page.waitForFunction(() => window.misuse !== undefined, null, { timeout: 20000 });
+    seen.resolved = await page.evaluate(() => window.misuse);
+    seen.unhandled = await page.evaluate(() => window.unhandled);
     await context.close();
   }
   {
