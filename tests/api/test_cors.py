@@ -155,6 +155,9 @@ def test_the_gzipped_sdk_has_its_own_etag_and_stays_small(api):
     assert etag != raw.headers["etag"]
     assert gzip.decompress(body) == raw.content
     assert len(body) < 4096, f"cvg.js is {len(body)} bytes gzipped"
+    refused = api.client.get("/v1/cvg.js", headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "content-encoding" not in refused.headers
+    assert refused.headers["etag"] == raw.headers["etag"]
 
 
 def test_the_global_cors_setting_adds_no_second_allow_origin_to_collect(neo4j_settings, api):

@@ -30,6 +30,19 @@ def _bodies() -> dict[str, tuple[bytes, str]]:
             "gzip": (gzip.compress(raw, 9, mtime=0), f'"{digest}-gz"')}
 
 
+def _gzip_accepted(accept_encoding: str) -> bool:
+    """``gzip`` (or ``*``) listed without ``q=0``."""
+    for part in accept_encoding.lower().split(","):
+        name, _, params = part.partition(";")
+        if name.strip() in ("gzip", "*"):
+            q = params.strip().removeprefix("q=")
+            try:
+                return not params.strip() or float(q) > 0
+            except ValueError:
+                return False
+    return False
+
+
 def _matches(if_none_match: str, etag: str) -> bool:
     """``If-None-Match`` uses weak comparison: ``W/"x"`` matches ``"x"``."""
     tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
@@ -39,8 +52,8 @@ def _matches(if_none_match: str, etag: str) -> bool:
 @router.get("/v1/cvg.js", response_class=Response)
 def sdk(request: Request) -> Response:
     """The browser SDK: window.cvg({...}) as in the Converge docs."""
-    accepts = request.headers.get("accept-encoding", "")
-    encoding = "gzip" if "gzip" in accepts.lower() else "identity"
+    gzipped = _gzip_accepted(request.headers.get("accept-encoding", ""))
+    encoding = "gzip" if gzipped else "identity"
     body, etag = _bodies()[encoding]
     headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag, "Vary": "Accept-Encoding"}
     if encoding == "gzip":
