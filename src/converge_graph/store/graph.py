@@ -188,6 +188,11 @@ class Graph:
     def find_datasource_by_name(self, name: str) -> list[dict]:
         return self._rows(self.q[Q.find_datasource_by_name], name=name)
 
+    def set_datasource_origins(self, source_id: str, origins: list[str] | None) -> dict | None:
+        rows = self._write_rows(self.q[Q.set_datasource_origins], source_id=source_id,
+                                origins=origins)
+        return rows[0] if rows else None
+
     def list_datasources(self) -> list[dict]:
         return self._rows(self.q[Q.list_datasources])
 

@@ -41,6 +41,7 @@ class Q(StrEnum):
     read_event = "read_event"
     read_profile = "read_profile"
     readiness = "readiness"
+    set_datasource_origins = "set_datasource_origins"
     show_indexes = "show_indexes"
     split_cluster = "split_cluster"
     strip_alias_evidence = "strip_alias_evidence"
