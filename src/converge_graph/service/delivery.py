@@ -89,9 +89,10 @@ class Deliverer:
         while not self.stopping.is_set():
             try:
                 sent = self.run_once()
-            except DatabaseUnavailable as exc:
+            except DatabaseUnavailable as exc:  # an outage: say so every few seconds
                 log.warning("delivery worker: %s", exc.message)
-                sent = 0
+                self.stopping.wait(max(self.poll, 5.0))
+                continue
             except Exception:  # a worker must outlive any one bad item
                 log.exception("delivery worker failed; going on")
                 sent = 0
