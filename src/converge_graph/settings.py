@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # Destinations (docs/destinations.md): delivery workers run inside `serve` unless 0;
     # `converge-graph deliver` runs them as a process of their own.
     delivery_workers: int = Field(2, ge=0, alias="CVG_DELIVERY_WORKERS")
+    delivery_batch: int = Field(16, ge=1, alias="CVG_DELIVERY_BATCH",
+                                description="Items one worker claims and sends in parallel")
     delivery_poll_seconds: float = Field(1.0, gt=0, alias="CVG_DELIVERY_POLL_SECONDS")
     delivery_timeout_seconds: float = Field(10.0, gt=0, alias="CVG_DELIVERY_TIMEOUT_SECONDS")
     # A claimed item is a worker's until its lease ends; a crashed worker's items are

@@ -9,6 +9,7 @@ because a retried transaction starts again from a rolled-back state.
 from __future__ import annotations
 
 import contextlib
+import random
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
@@ -226,24 +227,31 @@ class Graph:
                    changes=changes).consume()
 
     def claim_deliveries(self, now: datetime, limit: int, lease: str,
-                         lease_until: datetime) -> list[dict]:
+                         lease_until: datetime) -> tuple[int, list[dict]]:
         """Lease up to ``limit`` due deliveries to one worker, in one transaction: read the
-        candidates, lock them in id order, then claim those still unleased under the lock
-        (a separate statement, so it reads what a concurrent claim committed)."""
-        def work(tx: ManagedTransaction) -> list[dict]:
-            ids = sorted(r["delivery_id"] for r in tx.run(self.q[Q.due_deliveries], now=now,
-                                                            limit=limit))
+        oldest due candidates (four times ``limit``, of which a random ``limit``, so that
+        workers seldom want the same ones), lock them in id order, then claim those still
+        unleased under the lock (a separate statement, so it reads what a concurrent
+        claim committed). Returns how many were due, and the claimed."""
+        def work(tx: ManagedTransaction) -> tuple[int, list[dict]]:
+            due = [r["delivery_id"] for r in tx.run(self.q[Q.due_deliveries], now=now,
+                                                    limit=4 * limit)]
+            ids = sorted(random.sample(due, min(limit, len(due))))
             if not ids:
-                return []
+                return 0, []
             tx.run(self.q[Q.lock_deliveries], ids=ids, lease=lease).consume()
-            return [native(r.data()) for r in tx.run(
+            return len(due), [native(r.data()) for r in tx.run(
                 self.q[Q.claim_deliveries], ids=ids, now=now, lease=lease,
                 lease_until=lease_until)]
 
         return self.write(work)
 
-    def finish_delivery(self, **params: Any) -> bool:
-        return bool(self._write_rows(self.q[Q.finish_delivery], **params))
+    def finish_deliveries(self, lease: str, now: datetime, rows: list[dict]) -> set[str]:
+        """Record a claim's outcomes in one transaction; the ids whose lease was kept."""
+        if not rows:
+            return set()
+        return {r["delivery_id"] for r in self._write_rows(
+            self.q[Q.finish_deliveries], lease=lease, now=now, rows=rows)}
 
     def list_deliveries(self, destination: str | None, status: str | None,
                         limit: int) -> list[dict]:

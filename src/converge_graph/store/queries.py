@@ -55,7 +55,7 @@ class Q(StrEnum):
     delivery_counts = "delivery_counts"
     drop_person_deliveries = "drop_person_deliveries"
     due_deliveries = "due_deliveries"
-    finish_delivery = "finish_delivery"
+    finish_deliveries = "finish_deliveries"
     list_deliveries = "list_deliveries"
     list_destinations = "list_destinations"
     lock_deliveries = "lock_deliveries"
