@@ -23,7 +23,7 @@ from tests.receiver import Receiver
 EVENTS = 40
 FAST = {"CVG_DELIVERY_LEASE_SECONDS": "3", "CVG_DELIVERY_TIMEOUT_SECONDS": "1",
         "CVG_RETRY_FIRST_SECONDS": "0.2", "CVG_RETRY_MAX_SECONDS": "1",
-        "CVG_DELIVERY_POLL_SECONDS": "0.2"}
+        "CVG_DELIVERY_POLL_SECONDS": "0.2", "CVG_DELIVERY_BATCH": "4"}
 
 
 def delivered_in_graph(driver: neo4j.Driver) -> int:
