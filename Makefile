@@ -61,6 +61,8 @@ run: venv neo4j
 	echo "Bolt           $$NEO4J_URI" && \
 	echo "Neo4j login    user neo4j, password $$NEO4J_PASSWORD" && \
 	echo "API docs       http://127.0.0.1:8000/docs" && \
+	echo "CLI            source .venv/bin/activate, then converge-graph --help (in another" && \
+	echo "               terminal; it finds this Neo4j and its password by itself)" && \
 	echo "(Ctrl-C stops the API; 'make stop' stops Neo4j)" && \
 	echo && \
 	CVG_DEMO=true exec $(BIN)/converge-graph serve

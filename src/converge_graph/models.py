@@ -1,4 +1,4 @@
-"""Request and response models: the API's contract (SPEC §5)."""
+"""Request and response models: the API's contract (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -2,16 +2,25 @@
 
 Every setting can be given as an environment variable (names in upper case,
 e.g. ``NEO4J_URI``, ``API_PORT``, ``CVG_DEFAULT_REGION``) or in a ``.env`` file.
+
+Without ``NEO4J_URI`` and ``NEO4J_PASSWORD``, the CLI and the API use the local server that
+``make run`` started (``scripts/neo4j_local.py``, instance folder ``CVG_LOCAL_NEO4J_HOME``,
+by default the repository's ``.neo4j/run``): its Bolt port and its generated password. What
+the environment sets always wins, and that password is only ever sent to that server.
 Matching policy (priorities, limits, block lists) is not runtime config: it
 lives in :mod:`converge_graph.core.policy` and may be loaded from ``CVG_POLICY_FILE``.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Settings(BaseSettings):
@@ -24,6 +33,10 @@ class Settings(BaseSettings):
     # How long the driver retries a transaction (deadlocks, a restarting server) before a
     # request answers 503: short, so clients see Retry-After rather than their own timeout.
     neo4j_retry_seconds: float = Field(5.0, gt=0, alias="CVG_NEO4J_RETRY_SECONDS")
+    # The `make run` server's folder (scripts/neo4j_local.py): instance.json, password.
+    local_neo4j_home: Path = Field(REPO_ROOT / ".neo4j" / "run", alias="CVG_LOCAL_NEO4J_HOME")
+    # Where neo4j_password came from, for error messages; never the password itself.
+    _password_source: str = PrivateAttr("NEO4J_PASSWORD")
 
     api_host: str = Field("127.0.0.1", alias="API_HOST")
     api_port: int = Field(8000, alias="API_PORT")
@@ -54,6 +67,48 @@ class Settings(BaseSettings):
         Path(__file__).resolve().parents[2] / "cypher", alias="CVG_CYPHER_DIR"
     )
 
+    @model_validator(mode="after")
+    def _use_the_local_server(self) -> Self:
+        """Fill what the environment left unset from the `make run` server, if there is one."""
+        given = self.model_fields_set
+        home = self.local_neo4j_home
+        try:
+            instance = json.loads((home / "instance.json").read_text())
+        except (OSError, ValueError):
+            instance = {}
+        local_uri = f"bolt://127.0.0.1:{instance.get('bolt_port', 7687)}"
+        if "neo4j_uri" not in given and "bolt_port" in instance:
+            self.neo4j_uri = local_uri
+        if "browser_url" not in given and "http_port" in instance:
+            self.browser_url = f"http://localhost:{instance['http_port']}/browser/"
+        if "neo4j_password" in given:
+            return self
+        password_file = home / "password"
+        if self.neo4j_uri != local_uri or self.neo4j_user != "neo4j":
+            self._password_source = f"none (NEO4J_PASSWORD is unset; {password_file} is " \
+                                    f"for {local_uri} only)"
+        elif not instance.get("auth", True):
+            self._password_source = f"none (the local server in {home} runs without auth)"
+        elif password := _read_text(password_file):
+            self.neo4j_password = password
+            self._password_source = str(password_file)
+        else:
+            self._password_source = f"none (NEO4J_PASSWORD is unset and {password_file} " \
+                                    "does not exist: run `make run` or set NEO4J_PASSWORD)"
+        return self
+
+    @property
+    def neo4j_password_source(self) -> str:
+        """Where the password came from, for error messages (never the password itself)."""
+        return self._password_source
+
     @property
     def neo4j_auth(self) -> tuple[str, str] | None:
         return (self.neo4j_user, self.neo4j_password) if self.neo4j_password else None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -163,8 +164,12 @@ def bootstrap(
     state: Annotated[Path, typer.Option(help="Where the demo credentials are kept")] = Path(
         ".neo4j/run/demo-credentials.json"
     ),
+    env: Annotated[bool, typer.Option(
+        "--env", help="Print only `export B=… HOOK=… WEB=… READ=… ADMIN=…` for a shell: "
+                      'eval "$(converge-graph bootstrap --env)"')] = False,
 ) -> None:
-    """Create a demo web source, webhook source and read key once; print them every time."""
+    """Create a demo web source, webhook source, read and admin key once; print them every
+    time."""
     with opened() as service:
         base = base_url(service.settings)
         creds = json.loads(state.read_text()) if state.is_file() else None
@@ -180,6 +185,11 @@ def bootstrap(
             state.write_text(json.dumps(creds, indent=2))
             state.chmod(0o600)
     hook_url, web = creds["webhook"]["postback_url"], creds["web"]
+    if env:  # the names README.md's examples use
+        names = {"B": base, "HOOK": creds["webhook"]["token"], "WEB": web["token"],
+                 "READ": creds["read_key"], "ADMIN": creds["admin_key"]}
+        typer.echo("export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in names.items()))
+        return
     console.print(f"""
 [bold green]converge-graph is ready[/bold green]
   API docs        {base}/docs
@@ -188,6 +198,7 @@ def bootstrap(
   web token       {web['token']}
   read key        {creds['read_key']}
   admin key       {creds['admin_key']}
+  in a shell      eval "$(converge-graph bootstrap --env)"  (sets B, HOOK, WEB, READ, ADMIN)
 
 Post the seed's server-side example:
   curl -s -X POST {hook_url} -H 'Content-Type: application/json' \\

@@ -1,4 +1,5 @@
-"""Parse, normalise and screen alias URNs (SPEC §3). Pure: no driver, no web framework.
+"""Parse, normalise and screen alias URNs (docs/identity.md#aliases).
+Pure: no driver, no web framework.
 
 * Not ``urn:<type>:<value>`` at all → :class:`InvalidAlias` (a client bug, 422).
 * Well formed but junk, or failing its type's check → dropped from identity and

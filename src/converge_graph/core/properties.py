@@ -6,7 +6,8 @@
 * Profiles keep their properties verbatim as node properties (``p.`$email```); a
   nested value is stored there as its JSON text. ``properties_json`` is the lossless
   copy and ``property_ts_json`` remembers, per key, the event time that set it:
-  per key, the most recent write by event time wins (SPEC §4.3).
+  per key, the most recent write by event time wins
+  (docs/identity.md#profile-properties-latest-timestamp-wins).
 """
 
 from __future__ import annotations

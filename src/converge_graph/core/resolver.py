@@ -1,6 +1,6 @@
 """Identity decisions for one write, given the neighbourhood read under lock. Pure.
 
-The cases (SPEC §4), and exactly these branches:
+The cases (docs/identity.md#the-write-algorithm), and exactly these branches:
 
 1. Browser write: the profile is the oldest holder of the write's cookie alias;
    a new profile when no one holds it yet.
@@ -176,7 +176,7 @@ def decide_protected(
     cookie_urn: str | None = None,
     performer: Holder | None = None,
 ) -> tuple[Decision, list[Alias], list[Refusal]]:
-    """:func:`decide` under merge protection (SPEC §4).
+    """:func:`decide` under merge protection (docs/identity.md#merge-protection).
 
     While the decision would give a cluster more distinct values of a type than the
     policy allows, drop the lowest-priority alias that takes part in it (an alias
