@@ -25,7 +25,8 @@ TEST_PAGECACHE ?= 512m
 PYTEST_ARGS    ?=
 
 RUN_ENV = NEO4J_URI=bolt://127.0.0.1:$(BOLT_PORT) NEO4J_USER=neo4j \
-	NEO4J_PASSWORD="$$($(NEO4J) password --home $(RUN_HOME))"
+	NEO4J_PASSWORD="$$($(NEO4J) password --home $(RUN_HOME))" \
+	CVG_LOCAL_NEO4J_HOME="$(abspath $(RUN_HOME))"
 
 .PHONY: help venv neo4j-fetch neo4j run stop test lint bench soak compose-validator
 

@@ -161,9 +161,9 @@ def keys_add(
 
 @app.command()
 def bootstrap(
-    state: Annotated[Path, typer.Option(help="Where the demo credentials are kept")] = Path(
-        ".neo4j/run/demo-credentials.json"
-    ),
+    state: Annotated[Path | None, typer.Option(
+        help="Where the demo credentials are kept [default: demo-credentials.json in "
+             "CVG_LOCAL_NEO4J_HOME, beside the make-run server]")] = None,
     env: Annotated[bool, typer.Option(
         "--env", help="Print only `export B=… HOOK=… WEB=… READ=… ADMIN=…` for a shell: "
                       'eval "$(converge-graph bootstrap --env)"')] = False,
@@ -172,6 +172,7 @@ def bootstrap(
     time."""
     with opened() as service:
         base = base_url(service.settings)
+        state = state or service.settings.local_neo4j_home / "demo-credentials.json"
         creds = json.loads(state.read_text()) if state.is_file() else None
         if creds and not service.key_exists(creds["read_key"]):
             creds = None  # the database was wiped: mint new ones
