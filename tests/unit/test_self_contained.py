@@ -1,4 +1,4 @@
-"""The repository explains itself: code, tests and docs cite docs/… and README.md, never
+"""The repository explains itself: code, tests, benchmarks and docs cite docs/… and README.md, never
 documents that live outside the repository (a shared folder, a spec, an issue tracker)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SCANNED = ["src", "tests", "docs", "README.md"]
+SCANNED = ["src", "tests", "docs", "benchmarks", "scripts", "cypher", "README.md"]
 SKIPPED_DIRS = {"node_modules", "__pycache__", ".pytest_cache"}
 TEXT_SUFFIXES = {".py", ".md", ".cypher", ".toml", ".json", ".js", ".html", ".yml", ".yaml",
                  ".txt", ".grass", ".cfg"}
