@@ -79,12 +79,13 @@ class Settings(BaseSettings):
         local_uri = f"bolt://127.0.0.1:{instance.get('bolt_port', 7687)}"
         if "neo4j_uri" not in given and "bolt_port" in instance:
             self.neo4j_uri = local_uri
-        if "browser_url" not in given and "http_port" in instance:
+        at_local = self.neo4j_uri == local_uri
+        if "browser_url" not in given and "http_port" in instance and at_local:
             self.browser_url = f"http://localhost:{instance['http_port']}/browser/"
         if "neo4j_password" in given:
             return self
         password_file = home / "password"
-        if self.neo4j_uri != local_uri or self.neo4j_user != "neo4j":
+        if not at_local or self.neo4j_user != "neo4j":
             self._password_source = f"none (NEO4J_PASSWORD is unset; {password_file} is " \
                                     f"for {local_uri} only)"
         elif not instance.get("auth", True):

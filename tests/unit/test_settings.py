@@ -61,6 +61,7 @@ def test_the_generated_password_is_never_sent_to_another_server(home: Path, monk
     assert s.neo4j_uri == "neo4j+s://abc.databases.neo4j.io"
     assert s.neo4j_auth is None
     assert "NEO4J_PASSWORD is unset" in s.neo4j_password_source
+    assert s.browser_url == "http://localhost:7474/browser/"  # not the local server's either
 
 
 def test_another_user_does_not_get_the_generated_password(home: Path, monkeypatch) -> None:
