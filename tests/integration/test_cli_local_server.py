@@ -7,13 +7,16 @@ variable in its environment: only CVG_LOCAL_NEO4J_HOME says where the instance l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 
 from tests.procs import CLI, NEO4J_SCRIPT, ROOT, free_port
@@ -78,6 +81,26 @@ def test_the_query_library_works_with_no_neo4j_variable_set(home: Path, tmp_path
     res = cli("query", "person_timeline", "--param", "urn=urn:customer_id:42",
               "--format", "table", home=home, cwd=tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_serve_is_ready_with_no_neo4j_variable_set(home: Path, tmp_path: Path) -> None:
+    """/readyz answers 200 only when Neo4j accepted the API's credentials."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "CVG_"))}
+    env["CVG_LOCAL_NEO4J_HOME"] = str(home)
+    proc = subprocess.Popen([str(CLI), "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        status, deadline = None, time.monotonic() + 60
+        while status != 200 and time.monotonic() < deadline and proc.poll() is None:
+            with contextlib.suppress(httpx.TransportError):
+                status = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code
+            time.sleep(0.3)
+        assert status == 200, f"serve never became ready (last status {status})"
+    finally:
+        proc.terminate()
+        proc.wait(20)
 
 
 def test_without_the_password_file_the_error_says_where_the_password_was_looked_for(
