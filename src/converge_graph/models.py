@@ -184,7 +184,12 @@ class WriteResult(BaseModel):
     ignored_aliases: list[IgnoredAlias]
 
 
-class CollectResult(WriteResult):
+class CollectResult(BaseModel):
+    """The browser's answer: only its own id. The web token is public, so anything more
+    (cluster or profile ids, dedup, why an alias was ignored) would tell any page whether
+    someone else holds an alias or an event id (docs/security.md#input-hygiene-and-limits)."""
+
+    model_config = ConfigDict(extra="forbid")
     cookie_id: str
 
 
