@@ -7,8 +7,15 @@ and the victim's data is as it was — and that the legitimate call still works.
 
 from __future__ import annotations
 
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
+from converge_graph.service import Write
+from converge_graph.service.commit import GroupCommit
 from tests.conftest import Api
 
 
@@ -50,3 +57,94 @@ def test_collect_still_issues_and_keeps_the_browser_id(api: Api):
     issued = first.json()["cookie_id"]
     assert first.cookies.get("__cvg_uid") == issued
     assert api.cluster_of(f"urn:cookie:{issued}")["event_count"] == 1
+
+
+# -- row 10: one bad write fails only itself ------------------------------------------
+SURROGATE = "\ud800"
+
+
+def post_raw(api: Api, route: str, body: dict[str, Any]) -> Any:
+    """``json.dumps`` escapes a lone surrogate as ``\\ud800``, as a hostile page would."""
+    api.client.cookies.clear()
+    token = api.web["token"] if route == "collect" else api.hook["token"]
+    return api.client.post(f"/v1/{route}/{token}", content=json.dumps(body).encode(),
+                           headers={"Content-Type": "application/json"})
+
+
+SURROGATE_PLACES = [
+    ("webhook", {"aliases": ["urn:email:ok@mail.com", f"urn:customer_id:4{SURROGATE}2"]},
+     "aliases[1]"),
+    ("webhook", {"aliases": [f"urn:email:{SURROGATE}@mail.com"]}, "aliases[0]"),
+    ("webhook", {"event_name": f"Seen{SURROGATE}"}, "event_name"),
+    ("webhook", {"event_id": f"X{SURROGATE}"}, "event_id"),
+    ("webhook", {"properties": {f"k{SURROGATE}": 1}}, "properties"),
+    ("webhook", {"profile_properties": {"k": [f"v{SURROGATE}"]}}, "profile_properties"),
+    ("collect", {"aliases": [f"urn:email:{SURROGATE}@mail.com"]}, "aliases[0]"),
+    ("collect", {"eventName": f"Seen{SURROGATE}"}, "eventName"),
+    ("collect", {"eventID": f"X{SURROGATE}"}, "eventID"),
+    ("collect", {"cookieId": f"c{SURROGATE}"}, "cookieId"),
+    ("collect", {"profileProperties": {f"{SURROGATE}": 1}}, "profileProperties"),
+]
+
+
+@pytest.mark.parametrize(("route", "spoil", "field"), SURROGATE_PLACES,
+                         ids=[f"{r}-{f}" for r, _, f in SURROGATE_PLACES])
+def test_a_lone_surrogate_anywhere_is_refused_naming_its_field_and_writes_nothing(
+        api: Api, route: str, spoil: dict[str, Any], field: str):
+    base = ({"event_name": "Seen", "aliases": ["urn:email:jo@mail.com"]} if route == "webhook"
+            else {"method": "track", "eventName": "Seen", "cookieId": "c1"})
+    before = api.counts()
+    resp = post_raw(api, route, {**base, **spoil})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["error"]["field"].startswith(field)
+    assert api.counts() == before
+
+
+def test_bad_browser_writes_sent_alongside_good_ones_do_not_fail_them(api: Api):
+    def send(n: int) -> int:
+        if n % 3 == 0:  # the attacker's writes
+            body = {"method": "track", "eventName": "Seen", "cookieId": f"bad-{n}",
+                    "aliases": [f"urn:email:{SURROGATE}{n}@mail.com"]}
+            return post_raw(api, "collect", body).status_code
+        if n % 3 == 1:
+            return post_raw(api, "collect", {"method": "track", "eventName": "Seen",
+                                             "cookieId": f"good-{n}"}).status_code
+        return post_raw(api, "webhook", {"event_name": "Seen", "event_id": f"E{n}",
+                                         "aliases": [f"urn:customer_id:{n}"]}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(send, range(60)))
+    assert statuses == [422 if n % 3 == 0 else 200 for n in range(60)]
+    events, _, _ = api.driver.execute_query("MATCH (e:Event) RETURN count(e) AS n")
+    assert events[0]["n"] == 40
+
+
+def test_group_commit_isolates_a_write_that_fails_in_the_database(service, driver):
+    """Should a bad write ever get past validation, the batch it was gathered into is
+    committed again write by write: only that one fails."""
+    source = service.add_source("shop-backend", "webhook")
+    committer = GroupCommit(service, max_wait=0.3, max_items=50, workers=1)
+
+    def good(n: int) -> Write:
+        return Write(source=source, method="track", event_name="Seen", event_id=f"G{n}",
+                     aliases=[f"urn:customer_id:{n}"])
+
+    # Bypasses the models on purpose: the driver cannot encode this property.
+    bad = Write(source=source, method="track", event_name="Seen", event_id="BAD",
+                properties={"note": SURROGATE})
+
+    async def run() -> list[Any]:
+        await committer.start()
+        try:
+            return await asyncio.gather(*(committer.submit(w) for w in
+                                          [good(1), good(2), bad, good(3)]),
+                                        return_exceptions=True)
+        finally:
+            await committer.stop()
+
+    outcome = asyncio.run(run())
+    assert isinstance(outcome[2], Exception)
+    assert [r["event_id"] for i, r in enumerate(outcome) if i != 2] == ["G1", "G2", "G3"]
+    rows = driver.execute_query(
+        "MATCH (e:Event) RETURN e.event_id AS id ORDER BY id")[0]
+    assert [r["id"] for r in rows] == ["G1", "G2", "G3"]
