@@ -155,7 +155,7 @@ def bootstrap(
     console.print(f"""
 [bold green]converge-graph is ready[/bold green]
   API docs        {base}/docs
-  demo shop       {base}/demo?token={web['token']}
+  demo shop       {base}/demo?token={web['token']}  ("my identity" asks for the read key)
   webhook token   {creds['webhook']['token']}
   web token       {web['token']}
   read key        {creds['read_key']}
