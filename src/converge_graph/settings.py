@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(64 * 1024, alias="CVG_MAX_EVENT_BYTES")
     max_batch_bytes: int = Field(5 * 1024 * 1024, alias="CVG_MAX_BATCH_BYTES")
     max_batch_events: int = Field(500, alias="CVG_MAX_BATCH_EVENTS")
+    # How far ahead of the server's clock a trusted (webhook) event time may be; later is a
+    # 422. A browser's time is never trusted beyond the moment its request arrived: it is
+    # clamped to that (docs/security.md#input-hygiene-and-limits).
+    max_future_seconds: float = Field(86400.0, ge=0, alias="CVG_MAX_FUTURE_SECONDS")
 
     group_commit_wait_ms: float = Field(2.0, alias="CVG_GROUP_COMMIT_WAIT_MS")
     group_commit_max: int = Field(200, alias="CVG_GROUP_COMMIT_MAX")

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from converge_graph.api import create_app
 from converge_graph.service import Write
 from converge_graph.service.commit import GroupCommit
 from tests.conftest import Api
@@ -148,3 +152,76 @@ def test_group_commit_isolates_a_write_that_fails_in_the_database(service, drive
     rows = driver.execute_query(
         "MATCH (e:Event) RETURN e.event_id AS id ORDER BY id")[0]
     assert [r["id"] for r in rows] == ["G1", "G2", "G3"]
+
+
+# -- row 1: no keyless read, even in the demo -----------------------------------------
+@pytest.fixture
+def demo_client(api: Api, neo4j_settings) -> Iterator[TestClient]:
+    with TestClient(create_app(neo4j_settings.model_copy(update={"demo": True}))) as client:
+        client.app.state.service._auth_cache.clear()
+        yield client
+
+
+def test_demo_identity_page_shows_nobody_without_a_read_key(api: Api, demo_client: TestClient):
+    api.collect({"method": "track", "eventName": "Subscribed",
+                 "aliases": ["urn:email:victim@mail.com"]}, cookie="victim-laptop")
+    # The attacker sets the victim's browser id (a cookie is no credential) and asks.
+    demo_client.cookies.set("__cvg_uid", "victim-laptop")
+    for headers in ({}, {"Authorization": f"Bearer {api.web['token']}"},
+                    {"Authorization": "Bearer cvg_read_guessed"}):
+        resp = demo_client.get("/demo/me", headers=headers)
+        assert resp.status_code == 401, resp.text
+        assert "victim" not in resp.text
+    assert demo_client.get("/demo").status_code == 200  # the shop itself stays open
+
+
+def test_demo_identity_page_works_with_the_read_key(api: Api, demo_client: TestClient):
+    api.collect({"method": "track", "eventName": "Subscribed",
+                 "aliases": ["urn:email:jane@mail.com"]}, cookie="jane-laptop")
+    demo_client.cookies.set("__cvg_uid", "jane-laptop")
+    body = demo_client.get("/demo/me", headers=api.read).json()
+    assert "urn:email:jane@mail.com" in body["aliases"]
+
+
+# -- row 4: a browser cannot claim a time after it spoke -------------------------------
+def test_a_year_9999_consent_from_the_browser_cannot_beat_the_backends_denial(api: Api):
+    assert post_collect(api, {"method": "consent", "analytics": "granted",
+                              "marketing": "granted", "timestamp": "9999-12-31T23:59:59Z",
+                              "aliases": ["urn:email:victim@mail.com"],
+                              "cookieId": "attacker"}).status_code == 200
+    api.webhook({"method": "set", "aliases": ["urn:email:victim@mail.com"],
+                 "profile_properties": {"$consent": {"analytics": "denied",
+                                                     "marketing": "denied"}}})
+    merged = api.cluster_of("urn:email:victim@mail.com")["merged_properties"]
+    assert merged["$consent"] == {"analytics": "denied", "marketing": "denied"}
+
+
+def test_a_browser_event_time_is_clamped_to_when_it_arrived(api: Api):
+    sent = datetime.now(UTC)
+    post_collect(api, {"method": "track", "eventName": "Seen", "eventID": "FUTURE-1",
+                       "timestamp": "9999-12-31T23:59:59Z", "cookieId": "c1"})
+    stored = datetime.fromisoformat(api.get("/v1/events/FUTURE-1")["timestamp"])
+    assert sent <= stored <= datetime.now(UTC)
+    past = "2024-01-02T03:04:05+00:00"  # an honest earlier time is kept as sent
+    post_collect(api, {"method": "track", "eventName": "Seen", "eventID": "PAST-1",
+                       "timestamp": past, "cookieId": "c1"})
+    assert datetime.fromisoformat(api.get("/v1/events/PAST-1")["timestamp"]) == \
+        datetime.fromisoformat(past)
+
+
+def test_a_webhook_time_more_than_a_day_ahead_is_refused_naming_timestamp(api: Api):
+    before = api.counts()
+    for route in ("single", "batch"):
+        ahead = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+        body = {"event_name": "Seen", "timestamp": ahead, "aliases": ["urn:customer_id:1"]}
+        if route == "single":
+            resp = api.client.post(f"/v1/webhook/{api.hook['token']}", json=body)
+            assert resp.status_code == 422, resp.text
+            assert resp.json()["error"]["field"] == "timestamp"
+        else:
+            result = api.client.post(f"/v1/webhook/{api.hook['token']}/batch",
+                                     json={"events": [body]}).json()["results"][0]
+            assert result["error"]["field"] == "events[0].timestamp"
+    assert api.counts() == before
+    soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()  # clock skew is fine
+    api.webhook({"event_name": "Seen", "timestamp": soon, "aliases": ["urn:customer_id:1"]})

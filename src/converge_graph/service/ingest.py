@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -26,7 +26,7 @@ from converge_graph.core.batch import (
     Prepared,
 )
 from converge_graph.core.ids import new_id
-from converge_graph.errors import ConvergeError
+from converge_graph.errors import ConvergeError, InvalidInput
 from converge_graph.models import CollectEvent, WebhookEvent, describe
 from converge_graph.service.sources import utcnow
 from converge_graph.store.locks import lock_members
@@ -104,8 +104,25 @@ class Ingest:
             return None
         return raw.strip()
 
+    def event_time(self, write: Write) -> datetime:
+        """The write's event time, bounded: per key the latest event time wins, so a time
+        far ahead would win forever. A browser (public token) may not claim a time after
+        its request arrived; no source may claim one beyond ``max_future_seconds``."""
+        now = utcnow()
+        if write.timestamp is None:
+            return now
+        if write.source.get("kind") == "web":
+            return min(write.timestamp, now)
+        if write.timestamp > now + timedelta(seconds=self.settings.max_future_seconds):
+            raise InvalidInput(
+                f"timestamp {write.timestamp.isoformat()} is more than "
+                f"{self.settings.max_future_seconds:g} seconds ahead of the server's clock; "
+                "send the time the event happened", field="timestamp")
+        return write.timestamp
+
     def prepare(self, write: Write) -> Prepared:
         """Screen one write's aliases and ids (raises InvalidAlias for a malformed URN)."""
+        ts = self.event_time(write)
         screened = screen(write.aliases, self.policy, self.settings.default_region)
         aliases = list(screened.accepted)
         cookie_urn = None
@@ -122,7 +139,7 @@ class Ingest:
             source_id=write.source["source_id"], method=write.method,
             event_name=write.event_name, properties=write.properties,
             profile_properties=write.profile_properties, aliases=sorted(aliases),
-            cookie_urn=cookie_urn, event_id=event_id, ts=write.timestamp or utcnow(),
+            cookie_urn=cookie_urn, event_id=event_id, ts=ts,
             ignored=screened.ignored,
         )
 
