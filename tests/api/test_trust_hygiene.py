@@ -225,3 +225,93 @@ def test_a_webhook_time_more_than_a_day_ahead_is_refused_naming_timestamp(api: A
     assert api.counts() == before
     soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()  # clock skew is fine
     api.webhook({"event_name": "Seen", "timestamp": soon, "aliases": ["urn:customer_id:1"]})
+
+
+# -- also found: erase follows old ids; ids with '/'; invisible alias characters -----
+def admin(api: Api) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api.admin_key}"}
+
+
+def test_erasing_by_an_id_merged_away_erases_the_live_cluster(api: Api):
+    old = api.webhook({"event_name": "Seen", "aliases": ["urn:email:eve@mail.com"]})
+    other = api.webhook({"event_name": "Seen", "aliases": ["urn:customer_id:eve-9"]})
+    joined = api.webhook({"event_name": "Seen", "aliases": ["urn:email:eve@mail.com",
+                                                            "urn:customer_id:eve-9"]})
+    old_id = next(c for c in (old["cluster_id"], other["cluster_id"])
+                  if c != joined["cluster_id"])
+    resp = api.client.delete(f"/v1/clusters/{old_id}", headers=admin(api))
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert (body["cluster_id"], body["requested"]) == (joined["cluster_id"], old_id)
+    assert body["deleted"]["profiles"] == 2
+    assert api.client.get("/v1/clusters/lookup", params={"alias": "urn:email:eve@mail.com"},
+                          headers=api.read).status_code == 404
+
+
+def test_erasing_an_unknown_cluster_is_a_404_and_erasing_twice_deletes_nothing(api: Api):
+    resp = api.client.delete("/v1/clusters/clu_never_was", headers=admin(api))
+    assert resp.status_code == 404 and resp.json()["error"]["field"] == "cluster_id"
+    person = api.webhook({"event_name": "Seen", "aliases": ["urn:email:jo@mail.com"]})
+    first = api.client.delete(f"/v1/clusters/{person['cluster_id']}", headers=admin(api))
+    again = api.client.delete(f"/v1/clusters/{person['cluster_id']}", headers=admin(api))
+    assert first.json()["deleted"]["profiles"] == 1
+    assert again.status_code == 200
+    assert again.json()["deleted"] == {"profiles": 0, "events": 0, "aliases": 0, "conflicts": 0}
+
+
+def test_erasing_by_an_id_that_was_split_erases_nothing_and_lists_the_parts(api: Api):
+    api.webhook({"event_name": "Seen", "aliases": ["urn:email:al@mail.com"]})
+    api.webhook({"event_name": "Seen", "aliases": ["urn:email:bo@mail.com"]})
+    api.webhook({"event_name": "Joined", "aliases": ["urn:email:al@mail.com", "urn:loyalty:1"]})
+    both = api.webhook({"event_name": "Joined", "aliases": ["urn:email:bo@mail.com",
+                                                            "urn:loyalty:1"]})
+    assert len(api.cluster_of("urn:email:al@mail.com")["profiles"]) == 2
+    assert api.client.delete("/v1/links", params={"alias": "urn:loyalty:1"},
+                             headers=admin(api)).status_code == 200
+    before = api.counts()
+    resp = api.client.delete(f"/v1/clusters/{both['cluster_id']}", headers=admin(api))
+    assert resp.status_code == 300, resp.text
+    assert len(resp.json()["split_into"]) == 2
+    assert api.counts() == before
+
+
+def test_an_event_id_with_a_slash_reads_back(api: Api):
+    api.webhook({"event_name": "Placed Order", "event_id": "shop/orders/77",
+                 "aliases": ["urn:customer_id:77"]})
+    assert api.get("/v1/events/shop/orders/77")["event_id"] == "shop/orders/77"
+
+
+@pytest.mark.parametrize("disguised", ["42\u200b", "\u202e42", "4\u200d2", "42\u2066",
+                                       "\u00ad42", "4\t2"])
+@pytest.mark.parametrize("alias_type", ["customer_id", "email", "loyalty"])
+def test_invisible_characters_cannot_make_a_lookalike_alias(
+        api: Api, disguised: str, alias_type: str):
+    value = f"{disguised}@mail.com" if alias_type == "email" else disguised
+    before = api.counts()
+    resp = post_raw(api, "collect", {"method": "set", "cookieId": "attacker",
+                                     "aliases": [f"urn:{alias_type}:{value}"]})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["error"]["field"] == "aliases[0]"
+    assert api.counts() == before
+
+
+def test_full_width_digits_are_the_same_customer_id(api: Api):
+    victim = api.webhook({"event_name": "Seen", "aliases": ["urn:customer_id:42"]})
+    assert api.cluster_of("urn:customer_id:\uff14\uff12")["cluster_id"] == victim["cluster_id"]
+
+
+# -- also found: bounded auth cache ---------------------------------------------------
+def test_a_flood_of_made_up_tokens_does_not_grow_the_auth_cache_without_bound(api: Api):
+    service = api.client.app.state.service
+    cache = service._auth_cache
+    size, cache.size = cache.size, 50
+    try:
+        for n in range(300):
+            resp = api.client.post(f"/v1/collect/cvg_web_made_up_{n}",
+                                   json={"method": "track", "eventName": "Seen"})
+            assert resp.status_code == 401
+        assert len(cache) <= 50
+        post_collect(api, {"method": "track", "eventName": "Seen", "cookieId": "c1"})
+        assert api.cluster_of("urn:cookie:c1")["event_count"] == 1  # the real token works
+    finally:
+        cache.size = size

@@ -71,7 +71,7 @@ async def profile(profile_id: str, service: ServiceDep) -> dict:
     return await run_in_threadpool(service.profile, profile_id)
 
 
-@router.get("/v1/events/{event_id}", response_model=EnrichedEvent)
+@router.get("/v1/events/{event_id:path}", response_model=EnrichedEvent)
 async def event(event_id: str, service: ServiceDep) -> dict:
     """An event enriched with its cluster's merged profile properties."""
     return await run_in_threadpool(service.event, event_id)
