@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(64 * 1024, alias="CVG_MAX_EVENT_BYTES")
     max_batch_bytes: int = Field(5 * 1024 * 1024, alias="CVG_MAX_BATCH_BYTES")
     max_batch_events: int = Field(500, alias="CVG_MAX_BATCH_EVENTS")
+    # Neo4j never frees a property-key name: one write may carry at most max_property_keys
+    # top-level keys in properties and profile properties together (more is a 422), and
+    # turn at most max_promoted_keys of them into node properties (event `prop.<key>`,
+    # profile keys); the rest is kept only in the JSON copy and still read back.
+    max_property_keys: int = Field(200, ge=1, alias="CVG_MAX_PROPERTY_KEYS")
+    max_promoted_keys: int = Field(50, ge=0, alias="CVG_MAX_PROMOTED_KEYS")
     # How far ahead of the server's clock a trusted (webhook) event time may be; later is a
     # 422. A browser's time is never trusted beyond the moment its request arrived: it is
     # clamped to that (docs/security.md#input-hygiene-and-limits).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -315,3 +316,55 @@ def test_a_flood_of_made_up_tokens_does_not_grow_the_auth_cache_without_bound(ap
         assert api.cluster_of("urn:cookie:c1")["event_count"] == 1  # the real token works
     finally:
         cache.size = size
+
+
+# -- row 9: no permanent bloat of property-key names ----------------------------------
+def property_key_count(api: Api) -> int:
+    return len(api.driver.execute_query("CALL db.propertyKeys()")[0])
+
+
+def test_one_request_with_thousands_of_new_keys_adds_no_property_key_names(api: Api):
+    fresh = uuid.uuid4().hex[:8]
+    body = {"method": "track", "eventName": "Seen", "cookieId": "attacker",
+            "properties": {f"{fresh}e{n}": 1 for n in range(1100)},
+            "profileProperties": {f"{fresh}p{n}": 1 for n in range(1100)}}
+    assert len(json.dumps(body)) < 64 * 1024
+    before_keys, before = property_key_count(api), api.counts()
+    resp = post_collect(api, body)
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["error"]["field"] in ("properties", "profileProperties")
+    assert (property_key_count(api), api.counts()) == (before_keys, before)
+
+
+def test_a_write_under_the_key_cap_names_at_most_50_new_property_keys(api: Api):
+    fresh = uuid.uuid4().hex[:8]
+    properties = {f"{fresh}e{n}": n for n in range(100)}
+    profile = {f"{fresh}p{n}": n for n in range(99)}
+    before = property_key_count(api)
+    api.webhook({"event_name": "Seen", "event_id": "MANY-KEYS", "properties": properties,
+                 "profile_properties": profile, "aliases": ["urn:customer_id:9"]})
+    assert property_key_count(api) - before <= 50
+    # Nothing is lost: every key is kept in the JSON copy and read back.
+    assert api.get("/v1/events/MANY-KEYS")["properties"] == properties
+    assert api.cluster_of("urn:customer_id:9")["merged_properties"] == profile
+
+
+def test_ordinary_writes_still_get_queryable_node_properties(api: Api):
+    api.webhook({"event_name": "Placed Order", "event_id": "O-1", "properties": {"total": 120},
+                 "profile_properties": {"$first_name": "Jo"}, "aliases": ["urn:customer_id:3"]})
+    rows = api.driver.execute_query(
+        "MATCH (p:Profile)-[:PERFORMED]->(e:Event {event_id: 'O-1'}) "
+        "RETURN e.`prop.total` AS total, p.`$first_name` AS name")[0]
+    assert (rows[0]["total"], rows[0]["name"]) == (120, "Jo")
+
+
+def test_a_key_beyond_the_promoted_few_does_not_leave_a_stale_node_property(api: Api):
+    api.webhook({"method": "set", "profile_properties": {"tier": "gold"},
+                 "aliases": ["urn:customer_id:5"]})
+    crowded = {f"k{n}": n for n in range(60)} | {"tier": "silver"}  # tier is the 61st
+    api.webhook({"method": "set", "profile_properties": crowded,
+                 "aliases": ["urn:customer_id:5"]})
+    row = api.driver.execute_query(
+        "MATCH (p:Profile) RETURN p.tier AS tier")[0][0]
+    assert row["tier"] is None  # not "gold": the JSON copy holds the truth
+    assert api.cluster_of("urn:customer_id:5")["merged_properties"]["tier"] == "silver"

@@ -120,8 +120,21 @@ class Ingest:
                 "send the time the event happened", field="timestamp")
         return write.timestamp
 
+    def check_keys(self, write: Write) -> None:
+        limit = self.settings.max_property_keys
+        count = len(write.properties) + len(write.profile_properties)
+        if count > limit:
+            browser = write.cookie_id is not None
+            field = ("properties" if len(write.properties) > len(write.profile_properties)
+                     else "profileProperties" if browser else "profile_properties")
+            raise InvalidInput(
+                f"this write has {count} property keys (properties and profile properties "
+                f"together); at most {limit} are allowed — nest related values in objects",
+                field=field)
+
     def prepare(self, write: Write) -> Prepared:
         """Screen one write's aliases and ids (raises InvalidAlias for a malformed URN)."""
+        self.check_keys(write)
         ts = self.event_time(write)
         screened = screen(write.aliases, self.policy, self.settings.default_region)
         aliases = list(screened.accepted)
@@ -135,12 +148,14 @@ class Ingest:
         event_id = self.clean_event_id(write.event_id) if stores_event else None
         if stores_event and event_id is None:
             event_id = new_id("evt")
+        event_keys, profile_keys = props_mod.promotable(
+            write.properties, write.profile_properties, self.settings.max_promoted_keys)
         return Prepared(
             source_id=write.source["source_id"], method=write.method,
             event_name=write.event_name, properties=write.properties,
             profile_properties=write.profile_properties, aliases=sorted(aliases),
             cookie_urn=cookie_urn, event_id=event_id, ts=ts,
-            ignored=screened.ignored,
+            ignored=screened.ignored, promoted=profile_keys, event_promoted=event_keys,
         )
 
     def admit(
@@ -206,7 +221,7 @@ class Ingest:
                 "event_name": w.event_name, "method": w.method, "timestamp": w.ts,
                 "received_at": now, "source_id": w.source_id,
                 "properties_json": props_mod.dumps(w.properties)},
-             "props": props_mod.event_node_properties(w.properties)}
+             "props": props_mod.event_node_properties(w.properties, w.event_promoted)}
             for eid, w in sorted(first.items())
         ], now)
         known: dict[str, tuple[str, datetime]] = {}
