@@ -229,10 +229,15 @@ class ClusterPublic(BaseModel):
     profiles: list[ProfilePublic]
     aliases: list[str]
     links: list[LinkPublic]
-    merged_properties: dict[str, Any]
+    merged_properties: dict[str, Any] | None = Field(
+        description="The whole cluster's; on the first page only (null on later pages)")
     event_count: int
     first_seen: datetime | None
     last_seen: datetime | None
+    profile_count: int = Field(description="All the cluster's profiles, not just this page's")
+    link_count: int = Field(description="All the cluster's SAME_AS links")
+    next: str | None = Field(None, description="Pass as ?after= for the next page of "
+                                               "profiles and links; null on the last page")
     browser_url: str | None = None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -368,3 +369,71 @@ def test_a_key_beyond_the_promoted_few_does_not_leave_a_stale_node_property(api:
         "MATCH (p:Profile) RETURN p.tier AS tier")[0][0]
     assert row["tier"] is None  # not "gold": the JSON copy holds the truth
     assert api.cluster_of("urn:customer_id:5")["merged_properties"]["tier"] == "silver"
+
+
+# -- row 6 (reads): a huge cluster reads in bounded pages -----------------------------
+BIG = 10_000
+
+
+def big_cluster(api: Api) -> str:
+    """A chain of 10,000 profiles, each with a cookie, written directly (seconds, not the
+    minutes 10,000 API writes would take)."""
+    api.driver.execute_query("""
+        WITH datetime('2026-01-01T00:00:00Z') AS t0
+        CREATE (:Cluster {cluster_id: 'clu_big', size: $n, created_at: t0})
+        WITH t0
+        UNWIND range(0, $n - 1) AS i
+        CREATE (p:Profile {profile_id: 'prf_big_' + apoc_free_pad(i), cluster_id: 'clu_big',
+                           created_at: t0 + duration({seconds: i % 100}),
+                           updated_at: t0, properties_json: '{"n":' + i + '}',
+                           property_ts_json: '{"n":"2026-01-01T00:00:00.000000+00:00"}'})
+        CREATE (p)-[:HAS_ALIAS]->(:Alias {urn: 'urn:cookie:big-' + i, type: 'cookie',
+                                         value: 'big-' + i})
+        """.replace("apoc_free_pad(i)", "right('0000' + toString(i), 5)"), n=BIG)
+    api.driver.execute_query("""
+        MATCH (p:Profile {cluster_id: 'clu_big'})
+        WITH p ORDER BY p.profile_id
+        WITH collect(p) AS ps
+        UNWIND range(1, size(ps) - 1) AS i
+        WITH ps[i] AS a, ps[i - 1] AS b, i
+        CREATE (a)-[:SAME_AS {via: ['urn:email:big@mail.com'], reason: 'alias',
+                              created_at: datetime('2026-01-01T00:00:00Z')
+                                          + duration({seconds: i % 50})}]->(b)
+        """)
+    return "clu_big"
+
+
+def test_a_ten_thousand_profile_cluster_reads_in_bounded_pages_that_reach_everything(
+        api: Api):
+    cluster_id = big_cluster(api)
+    profiles, links, pages, after, took = set(), set(), 0, None, []
+    while True:
+        started = time.monotonic()
+        params = {"limit": 500} | ({"after": after} if after else {})
+        page = api.get(f"/v1/clusters/{cluster_id}", **params)
+        took.append(time.monotonic() - started)
+        if pages == 0:
+            assert page["merged_properties"]["n"] in range(BIG)
+        else:
+            assert page["merged_properties"] is None  # computed once, on the first page
+        pages += 1
+        assert len(page["profiles"]) <= 500 and len(page["links"]) <= 500
+        assert (page["profile_count"], page["link_count"]) == (BIG, BIG - 1)
+        profiles.update(p["profile_id"] for p in page["profiles"])
+        links.update((link["from"], link["to"]) for link in page["links"])
+        after = page["next"]
+        if after is None:
+            break
+    assert pages == BIG // 500 and len(profiles) == BIG and len(links) == BIG - 1
+    # Loose bounds for a shared test machine; measured ~1.5 s and ~0.6 s unloaded.
+    assert took[0] < 10.0 and max(took[1:]) < 5.0, [round(t, 2) for t in took]
+    default = api.get(f"/v1/clusters/{cluster_id}")
+    assert len(default["profiles"]) == 100 and default["next"]
+    assert len(api.cluster_of("urn:cookie:big-7")["profiles"]) == 100
+
+
+def test_a_forged_page_cursor_is_a_422_naming_after(api: Api):
+    person = api.webhook({"event_name": "Seen", "aliases": ["urn:customer_id:1"]})
+    resp = api.client.get(f"/v1/clusters/{person['cluster_id']}", headers=api.read,
+                          params={"after": "not-a-cursor"})
+    assert resp.status_code == 422 and resp.json()["error"]["field"] == "after"

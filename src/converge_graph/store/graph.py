@@ -45,6 +45,7 @@ QUERY_NAMES = (
     "clusters_linked_by_alias", "clusters_linked_by_event", "strip_alias_evidence",
     "strip_event_evidence", "cluster_graph", "split_cluster", "cluster_links", "erase_cluster",
     "cluster_type_counts", "find_datasource_by_name", "count_same_as", "show_indexes",
+    "cluster_links_page", "cluster_summary",
 )
 
 # "Not reachable, or not known to have committed": each is a 503 with Retry-After, never a
@@ -213,8 +214,18 @@ class Graph:
         rows = self._rows(self.q.cluster_by_alias, urn=urn)
         return rows[0]["cluster_id"] if rows else None
 
-    def read_cluster(self, cluster_id: str) -> list[dict]:
-        return self._rows(self.q.read_cluster, cluster_id=cluster_id)
+    def read_cluster(self, cluster_id: str, limit: int, after: tuple | None) -> list[dict]:
+        created, pid = after or (None, None)
+        return self._rows(self.q.read_cluster, cluster_id=cluster_id, limit=limit,
+                          after_created=created, after_id=pid)
+
+    def cluster_links_page(self, cluster_id: str, limit: int, after: tuple | None) -> list[dict]:
+        created, src, dst = after or (None, None, None)
+        return self._rows(self.q.cluster_links_page, cluster_id=cluster_id, limit=limit,
+                          after_created=created, after_from=src, after_to=dst)
+
+    def cluster_summary(self, cluster_id: str) -> dict:
+        return self._rows(self.q.cluster_summary, cluster_id=cluster_id)[0]
 
     def read_cluster_node(self, cluster_id: str) -> dict | None:
         rows = self._rows(self.q.read_cluster_node, cluster_id=cluster_id)
