@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from importlib import resources
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
@@ -85,10 +84,3 @@ async def collect(
     await request.app.state.committer.submit(collect_write(source, event, cookie_id))
     return {"cookie_id": cookie_id}  # nothing about the identity: the token is public
 
-
-@router.get("/v1/cvg.js", response_class=Response)
-def sdk() -> Response:
-    """The browser SDK: window.cvg({...}) as in the Converge docs."""
-    text = resources.files("converge_graph").joinpath("static/cvg.js").read_text("utf-8")
-    return Response(text, media_type="application/javascript",
-                    headers={"Cache-Control": "public, max-age=300"})
