@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", alias="API_HOST")
     api_port: int = Field(8000, alias="API_PORT")
     api_workers: int = Field(1, ge=1, alias="API_WORKERS")
+    # Slow or idle clients (docs/security.md#deploying-behind-a-proxy): an idle keep-alive
+    # connection is closed after this many seconds; beyond api_limit_concurrency open
+    # connections and requests the server answers 503 rather than queueing without bound.
+    # Slowly sent requests and oversized heads are for a reverse proxy to cut off.
+    api_keep_alive_seconds: int = Field(5, ge=1, alias="API_KEEP_ALIVE_SECONDS")
+    api_limit_concurrency: int = Field(1000, ge=1, alias="API_LIMIT_CONCURRENCY")
     public_url: str = Field("", alias="CVG_PUBLIC_URL", description="Base URL clients use")
     browser_url: str = Field("http://localhost:7474/browser/", alias="CVG_BROWSER_URL")
 
@@ -53,6 +59,20 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(64 * 1024, alias="CVG_MAX_EVENT_BYTES")
     max_batch_bytes: int = Field(5 * 1024 * 1024, alias="CVG_MAX_BATCH_BYTES")
     max_batch_events: int = Field(500, alias="CVG_MAX_BATCH_EVENTS")
+    # Neo4j never frees a property-key name: one write may carry at most max_property_keys
+    # top-level keys in properties and profile properties together (more is a 422), and
+    # turn at most max_promoted_keys of them into node properties (event `prop.<key>`,
+    # profile keys); the rest is kept only in the JSON copy and still read back.
+    max_property_keys: int = Field(200, ge=1, alias="CVG_MAX_PROPERTY_KEYS")
+    max_promoted_keys: int = Field(50, ge=0, alias="CVG_MAX_PROMOTED_KEYS")
+    # How far ahead of the server's clock a trusted (webhook) event time may be; later is a
+    # 422. A browser's time is never trusted beyond the moment its request arrived: it is
+    # clamped to that (docs/security.md#input-hygiene-and-limits).
+    max_future_seconds: float = Field(86400.0, ge=0, alias="CVG_MAX_FUTURE_SECONDS")
+
+    # Token and key checks remembered (least recently used dropped first): bounded, since
+    # anyone can send made-up tokens.
+    auth_cache_size: int = Field(10_000, ge=1, alias="CVG_AUTH_CACHE_SIZE")
 
     group_commit_wait_ms: float = Field(2.0, alias="CVG_GROUP_COMMIT_WAIT_MS")
     group_commit_max: int = Field(200, alias="CVG_GROUP_COMMIT_MAX")

@@ -65,6 +65,17 @@ def source_view(source: dict, base: str) -> dict:
     return view
 
 
+def server_limits(settings: Settings) -> dict[str, object]:
+    """uvicorn's guards against idle clients and floods of connections. uvicorn has no
+    timeout for a slowly sent request: put a proxy in front for that
+    (docs/security.md#deploying-behind-a-proxy)."""
+    return {
+        "timeout_keep_alive": settings.api_keep_alive_seconds,
+        "limit_concurrency": settings.api_limit_concurrency,
+        "timeout_graceful_shutdown": 30,
+    }
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (API_HOST)")] = None,
@@ -81,7 +92,7 @@ def serve(
     settings = Settings()
     workers = workers or settings.api_workers
     where = {"host": host or settings.api_host, "port": port or settings.api_port,
-             "log_level": "info"}
+             "log_level": "info", **server_limits(settings)}
     if workers > 1:  # uvicorn starts each worker from the import string
         uvicorn.run("converge_graph.api:create_app", factory=True, workers=workers, **where)
     else:
@@ -194,7 +205,7 @@ def bootstrap(
     console.print(f"""
 [bold green]converge-graph is ready[/bold green]
   API docs        {base}/docs
-  demo shop       {base}/demo?token={web['token']}
+  demo shop       {base}/demo?token={web['token']}  ("my identity" asks for the read key)
   webhook token   {creds['webhook']['token']}
   web token       {web['token']}
   read key        {creds['read_key']}

@@ -35,6 +35,10 @@ class Prepared:
     event_id: str | None
     ts: datetime
     ignored: list[dict[str, str]]
+    # The profile property keys this write may make node properties (None: all of them);
+    # the others live only in properties_json (docs/security.md#input-hygiene-and-limits).
+    promoted: frozenset[str] | None = None
+    event_promoted: frozenset[str] | None = None  # the same for the event's `prop.<key>`
 
 
 @dataclass
@@ -186,7 +190,7 @@ class Overlay:
         if w.profile_properties:
             props, times = self.nb.profile_state.get(profile_id, ({}, {}))
             props, times, changes = props_mod.apply_latest(props, times, w.profile_properties,
-                                                           w.ts)
+                                                           w.ts, w.promoted)
             self.nb.profile_state[profile_id] = (props, times)
             self.changed_props.setdefault(profile_id, {}).update(changes)
         if created:
