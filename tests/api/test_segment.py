@@ -8,6 +8,9 @@ import gzip
 import json
 import uuid
 
+from fastapi.testclient import TestClient
+
+from converge_graph.api import create_app
 from tests.conftest import Api
 
 
@@ -206,3 +209,34 @@ def test_more_messages_than_one_resolver_batch_are_all_stored(api: Api):
              for _ in range(api.client.app.state.service.settings.max_batch_events + 20)]
     assert post(api, "/v1/batch", {"batch": batch}, api.hook["token"]).status_code == 200
     assert api.cluster_of("urn:anonymous_id:a12")["event_count"] == len(batch)
+
+
+def test_a_write_key_over_its_rate_gets_429_with_retry_after(api: Api, neo4j_settings):
+    settings = neo4j_settings.model_copy(
+        update={"rate_limit_per_second": 0.02, "rate_limit_burst": 2})
+    with TestClient(create_app(settings), base_url="http://testserver") as limited:
+        message = {"type": "track", "anonymousId": "a13", "event": "E"}
+        by_header = limited.post("/v1/track", json=message, headers=basic(api.hook["token"]))
+        in_body = limited.post("/v1/batch", json={"batch": [message],
+                                                  "writeKey": api.hook["token"]})
+        refused = limited.post("/v1/track", json=message, headers=basic(api.hook["token"]))
+    assert [by_header.status_code, in_body.status_code, refused.status_code] == [200, 200, 429]
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.json()["code"] == "rate_limited"
+
+
+def test_neo4j_away_is_503_with_retry_after_in_segments_shape(neo4j_settings):
+    settings = neo4j_settings.model_copy(update={
+        "neo4j_uri": "bolt://127.0.0.1:9", "neo4j_retry_seconds": 0.5})
+    with TestClient(create_app(settings), base_url="http://testserver") as away:
+        resp = away.post("/v1/batch", json={"batch": [], "writeKey": "any-key"})
+    assert resp.status_code == 503
+    assert int(resp.headers["retry-after"]) >= 1
+    assert resp.json()["code"] == "database_unavailable" and resp.json()["message"]
+
+
+def test_a_batch_of_more_than_2500_messages_is_refused_whole(api: Api):
+    batch = [{"type": "track", "anonymousId": "a", "event": "E"}] * 2501
+    resp = post(api, "/v1/batch", {"batch": batch}, api.hook["token"])
+    assert resp.status_code == 413 and resp.json()["field"] == "batch"
+    assert api.counts().get("Event", 0) == 0

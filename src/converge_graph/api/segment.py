@@ -21,7 +21,7 @@ from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
 from converge_graph.api import segment_cors
-from converge_graph.api.errors import RETRY_AFTER_SECONDS
+from converge_graph.api.errors import ERRORS, RETRY_AFTER_SECONDS
 from converge_graph.api.segment_body import (
     GZIP_SLACK,
     SegmentError,
@@ -32,6 +32,7 @@ from converge_graph.api.segment_body import (
     write_key,
 )
 from converge_graph.errors import ConvergeError, DatabaseUnavailable, Forbidden, Unauthorized
+from converge_graph.models import ErrorBody
 from converge_graph.service import Service
 from converge_graph.service.ingest import Rejection
 from converge_graph.service.segment import message_size
@@ -205,13 +206,22 @@ async def _ingest(request: Request, kind: str, route_type: str | None) -> JSONRe
                                               retry_after=int(RETRY_AFTER_SECONDS)))
 
 
+# The body is read by the route itself (any Content-Type, gzip): documented by hand.
+JSON_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "description": "A Segment message, or {\"batch\": [...]}; "
+    "see docs/segment.md"}}}}}
+REFUSALS = {int(status): {"description": ERRORS[status], "model": ErrorBody}
+            for status in ("400", "401", "413", "429", "503")}
+
+
 def _route(path: str, kind: str, route_type: str | None, doc: str) -> None:
     async def handler(request: Request) -> JSONResponse:
         return await _ingest(request, kind, route_type)
 
     handler.__name__ = f"segment_{path.rsplit('/', 1)[-1]}"
     router.add_api_route(path, handler, methods=["POST"], summary=doc,
-                         response_class=JSONResponse)
+                         response_class=JSONResponse, responses=REFUSALS,
+                         openapi_extra=JSON_BODY)
 
 
 for _path, _type in SERVER_ROUTES.items():
@@ -223,7 +233,8 @@ for _path, _kind in BATCH_ROUTES.items():
            f"({_kind} token)")
 
 
-@router.post(METRICS_ROUTE, summary="analytics.js metrics: accepted and discarded")
+@router.post(METRICS_ROUTE, summary="analytics.js metrics: accepted and discarded",
+             responses={413: REFUSALS[413]})
 async def segment_metrics(request: Request) -> JSONResponse:
     try:
         await read_raw(request, MESSAGE_BYTES)
@@ -233,7 +244,8 @@ async def segment_metrics(request: Request) -> JSONResponse:
 
 
 @router.get(SETTINGS_PREFIX + "{key}" + SETTINGS_SUFFIX,
-            summary="analytics.js settings: where to send events")
+            summary="analytics.js settings: where to send events",
+            responses={s: REFUSALS[s] for s in (401, 429, 503)})
 async def segment_settings(key: str, request: Request) -> JSONResponse:
     service: Service = request.app.state.service
     try:
