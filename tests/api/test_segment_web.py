@@ -95,3 +95,11 @@ def test_a_public_web_key_is_refused_on_the_server_routes(api: Api):
         resp = js_post(api, path, {**body, "writeKey": api.web["token"]})
         assert resp.status_code == 401, resp.text
     assert api.counts().get("Event", 0) == 0
+
+
+def test_a_refusal_on_a_browser_route_is_readable_by_the_page(api: Api):
+    """Else analytics.js sees a network error and retries what can never succeed."""
+    resp = js_post(api, "/v1/t", {"type": "track", "event": "E", "anonymousId": "a",
+                                  "writeKey": "unknown"})
+    assert resp.status_code == 401
+    assert resp.headers["access-control-allow-origin"] == ORIGIN
