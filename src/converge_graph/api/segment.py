@@ -31,10 +31,11 @@ from converge_graph.api.segment_body import (
     too_large,
     write_key,
 )
+from converge_graph.core.batch import Prepared
 from converge_graph.errors import ConvergeError, DatabaseUnavailable, Forbidden, Unauthorized
 from converge_graph.models import ErrorBody
 from converge_graph.service import Service
-from converge_graph.service.ingest import Rejection
+from converge_graph.service.ingest import Rejection, Write
 from converge_graph.service.segment import message_size
 from converge_graph.service.sources import utcnow
 
@@ -136,6 +137,26 @@ def _messages(body: dict[str, Any], route_type: str | None) -> list[Any]:
     return out
 
 
+def _admit(service: Service, messages: list[Any], writes: list[Write | Rejection],
+           batch: bool) -> tuple[list[Prepared], list[dict[str, Any]]]:
+    """Writes screened by the pipeline, and the messages dropped (with their index)."""
+    ready: list[Prepared] = []
+    rejected: list[dict[str, Any]] = []
+    for index, (message, write) in enumerate(zip(messages, writes, strict=True)):
+        if not isinstance(write, Rejection) and message_size(message) > MESSAGE_BYTES:
+            write = Rejection("message", f"the message is larger than "
+                              f"{MESSAGE_BYTES // 1024} KB; send less context", "too_large")
+        if not isinstance(write, Rejection):
+            try:
+                ready.append(service.prepare(write))
+                continue
+            except ConvergeError as exc:
+                write = Rejection(exc.field or "message", exc.message, exc.code)
+        where = f"batch[{index}]." if batch else ""
+        rejected.append({**write.to_dict(), "index": index, "field": f"{where}{write.field}"})
+    return ready, rejected
+
+
 async def _ingest(request: Request, kind: str, route_type: str | None) -> JSONResponse:
     service: Service = request.app.state.service
     source = None
@@ -149,21 +170,7 @@ async def _ingest(request: Request, kind: str, route_type: str | None) -> JSONRe
         received_at = utcnow()
         writes = await run_in_threadpool(service.segment_writes, source, messages,
                                          received_at)
-        rejected: list[dict[str, Any]] = []
-        ready = []
-        for index, (message, write) in enumerate(zip(messages, writes, strict=True)):
-            if not isinstance(write, Rejection) and message_size(message) > MESSAGE_BYTES:
-                write = Rejection("message", f"the message is larger than "
-                                  f"{MESSAGE_BYTES // 1024} KB; send less context", "too_large")
-            if not isinstance(write, Rejection):
-                try:
-                    ready.append(service.prepare(write))
-                    continue
-                except ConvergeError as exc:
-                    write = Rejection(exc.field or "message", exc.message, exc.code)
-            where = f"batch[{index}]." if route_type is None else ""
-            rejected.append({**write.to_dict(), "index": index,
-                             "field": f"{where}{write.field}"})
+        ready, rejected = _admit(service, messages, writes, route_type is None)
         if rejected:
             counter = _rejected_counter(request.app)
             for item in rejected:
