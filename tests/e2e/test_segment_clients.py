@@ -18,7 +18,12 @@ from segment.analytics.request import APIError
 
 from converge_graph.service import Service
 from converge_graph.settings import Settings
-from tests.e2e.test_browser import ARTIFACTS, NODE_DIR
+from tests.e2e.test_browser import (  # noqa: F401  (tools: the fixture installing Chromium)
+    ARTIFACTS,
+    CHROMIUM,
+    NODE_DIR,
+    tools,
+)
 from tests.procs import ApiProcess, running_api
 
 NODE_SCRIPT = NODE_DIR / "segment_check.mjs"
@@ -135,3 +140,26 @@ def test_node_library_reports_a_wrong_write_key_as_401(service: Service, live_ap
     assert seen["statuses"] == [401]  # not retried: a 401 can never succeed
     assert seen["errors"] and "401" in seen["errors"][0]
     assert service.graph.cluster_by_alias(f"urn:anonymous_id:node-anon-{run}") is None
+
+
+@pytest.mark.timeout(120, func_only=True)
+@pytest.mark.usefixtures("node_modules", "tools")
+def test_analytics_js_in_chromium_reaches_one_person_cross_origin(service: Service, live_api):
+    web, key = service.add_source("shop-web", "web"), service.add_key("read")["key"]
+    env = {**os.environ, "CVG_API": live_api.base, "CVG_WRITE_KEY": web["token"],
+           "CVG_EMAIL": "Ajs.Visitor@Shop.io", "CVG_CHROMIUM": CHROMIUM}
+    done = subprocess.run(["node", str(NODE_DIR / "segment_browser_check.mjs")], cwd=NODE_DIR,
+                          env=env, capture_output=True, text=True, timeout=100)
+    lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+    assert lines, f"segment_browser_check.mjs printed no result:\n{done.stdout}\n{done.stderr}"
+    seen = json.loads(lines[-1].removeprefix("RESULT "))
+    assert "error" not in seen, seen["error"]
+    answers = {(method, path): status for method, path, status in seen["answers"]}
+    assert answers[("GET", f"/v1/projects/{web['token']}/settings")] == 200
+    assert all(answers[("POST", p)] == 200 for p in ("/v1/p", "/v1/t", "/v1/i")), answers
+    assert seen["failed"] == []  # no request blocked by CORS, no console error
+    found = read(live_api, key, "/v1/clusters/lookup?alias=urn:anonymous_id:"
+                 + seen["anonymousId"])
+    cluster = found.json()
+    assert "urn:email:ajs.visitor@shop.io" in cluster["aliases"]
+    assert cluster["event_count"] == 3  # Viewed Home Page, Added To Cart, Identify
