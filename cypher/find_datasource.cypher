@@ -1,5 +1,6 @@
 // The datasource whose token hashes to $token_hash (an index seek on token_hash).
 // params: $token_hash
-// returns: source_id, name, kind, token_hash
+// returns: source_id, name, kind, token_hash, origins (an empty list when never set)
 MATCH (d:Datasource {token_hash: $token_hash})
-RETURN d.source_id AS source_id, d.name AS name, d.kind AS kind, d.token_hash AS token_hash
+RETURN d.source_id AS source_id, d.name AS name, d.kind AS kind, d.token_hash AS token_hash,
+       coalesce(d.origins, []) AS origins

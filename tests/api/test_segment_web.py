@@ -103,3 +103,16 @@ def test_a_refusal_on_a_browser_route_is_readable_by_the_page(api: Api):
                                   "writeKey": "unknown"})
     assert resp.status_code == 401
     assert resp.headers["access-control-allow-origin"] == ORIGIN
+
+
+def test_a_web_source_listing_origins_refuses_other_pages_and_writes_nothing(api: Api):
+    service = api.client.app.state.service
+    listed = service.add_source("listed-shop", "web", origins=[ORIGIN])
+    body = {"type": "track", "event": "E", "anonymousId": "a-origin",
+            "writeKey": listed["token"]}
+    refused = js_post(api, "/v1/t", body, origin="https://evil.example")
+    assert refused.status_code == 403 and refused.json()["code"] == "origin_not_allowed"
+    assert api.counts().get("Event", 0) == 0
+    allowed = js_post(api, "/v1/t", body)
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == ORIGIN

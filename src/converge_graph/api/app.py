@@ -14,6 +14,7 @@ from converge_graph import __version__
 from converge_graph.api import (
     browser,
     clusters,
+    cors,
     errors,
     health,
     ingest,
@@ -21,6 +22,7 @@ from converge_graph.api import (
     merges,
     observability,
     ratelimit,
+    sdk,
     segment,
     segment_cors,
 )
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(ingest.router)
+    app.include_router(sdk.router)
     app.include_router(clusters.router)
     app.include_router(merges.router)
     app.include_router(browser.router)
@@ -87,5 +90,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     jsonbody.install(app, skip=segment.PATHS)  # innermost: after the size limits
     ratelimit.install(app, settings)  # before any body is read
+    cors.install(app)  # per-datasource CORS of the browser routes, around their 429s
     observability.install(app, settings)  # outermost: times and logs every answer
     return app

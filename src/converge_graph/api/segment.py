@@ -97,13 +97,19 @@ async def _source(request: Request, service: Service, key: str, kind: str) -> di
             raise SegmentError(429, "rate_limited", f"too many requests for this write key; "
                                f"retry after {retry} s", field="writeKey", retry_after=retry)
     try:
-        return await run_in_threadpool(service.source_for_token, key, kind)
+        source = await run_in_threadpool(service.source_for_token, key, kind)
     except (Unauthorized, Forbidden) as exc:
         which = "server library (webhook)" if kind == "webhook" else "analytics.js (web)"
         detail = "unknown write key" if isinstance(exc, Unauthorized) else \
             "this write key belongs to the other kind of datasource"
         raise SegmentError(401, "unauthorized", f"{detail}: this route takes a {which} "
                            "datasource's token as its write key", field="writeKey") from None
+    origin = request.headers.get("origin")
+    if kind == "web" and origin and not segment_cors.allowed(source, origin):
+        raise SegmentError(403, "origin_not_allowed", f"Origin {origin} may not use datasource "
+                           f"{source['name']!r}; allow it with `converge-graph sources "
+                           f"origins {source['name']} --add {origin}`", field="Origin")
+    return source
 
 
 def _messages(body: dict[str, Any], route_type: str | None) -> list[Any]:
@@ -218,7 +224,7 @@ JSON_BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "type": "object", "description": "A Segment message, or {\"batch\": [...]}; "
     "see docs/segment.md"}}}}}
 REFUSALS = {int(status): {"description": ERRORS[status], "model": ErrorBody}
-            for status in ("400", "401", "413", "429", "503")}
+            for status in ("400", "401", "403", "413", "429", "503")}
 
 
 def _route(path: str, kind: str, route_type: str | None, doc: str) -> None:
@@ -252,7 +258,7 @@ async def segment_metrics(request: Request) -> JSONResponse:
 
 @router.get(SETTINGS_PREFIX + "{key}" + SETTINGS_SUFFIX,
             summary="analytics.js settings: where to send events",
-            responses={s: REFUSALS[s] for s in (401, 429, 503)})
+            responses={s: REFUSALS[s] for s in (401, 403, 429, 503)})
 async def segment_settings(key: str, request: Request) -> JSONResponse:
     service: Service = request.app.state.service
     try:

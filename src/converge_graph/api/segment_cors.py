@@ -1,10 +1,11 @@
 """CORS for the routes analytics.js calls from pages (docs/segment.md#cors).
 
-A preflight carries no write key, so it is answered for any origin; what a page may
-read is decided per answer by :func:`allowed`, which sees the datasource. For now a web
-datasource accepts every origin; per-source allowed origins replace that one function.
-An error answer is readable too: it reveals nothing, and a page that cannot read a 401
-makes analytics.js retry it as if the network had failed.
+A preflight carries no write key, so it is answered for any origin. Once the key names
+the datasource, :func:`allowed` applies its allowed origins as ``/v1/collect`` does
+(api/cors.py): none listed accepts any origin, else the Origin must be listed; the
+routes refuse a request from another origin (403) before writing anything. An error
+answer is readable too: it reveals nothing, and a page that cannot read a 401 makes
+analytics.js retry it as if the network had failed.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from converge_graph.core.origins import origin_allowed
+
 ALLOW_HEADERS = b"Content-Type, Authorization, X-Retry-Count"
 MAX_AGE = b"600"
 
 
 def allowed(source: dict[str, Any] | None, origin: str) -> bool:
     """Whether a page at ``origin`` may read this answer (``source`` None: an error)."""
-    return source is None or source.get("kind") == "web"
+    return source is None or (source.get("kind") == "web"
+                              and origin_allowed(origin, source.get("origins") or []))
 
 
 def headers(source: dict[str, Any] | None, origin: str | None) -> dict[str, str]:

@@ -56,6 +56,7 @@ def source_view(source: dict, base: str) -> dict:
     view = {"source_id": source["source_id"], "name": source["name"], "kind": source["kind"],
             "token": source["token"]}
     if source["kind"] == "web":
+        view["origins"] = source.get("origins") or []
         view["collect_url"] = f"{base}/v1/collect/{source['token']}"
         view["snippet"] = snippet(base, source["token"])
     else:
@@ -98,11 +99,15 @@ def schema_apply() -> None:
 def sources_add(
     name: str,
     kind: Annotated[Kind, typer.Option(help="web (browser SDK) or webhook (server-side)")],
+    origin: Annotated[list[str] | None, typer.Option(
+        help="web: a site allowed to call, scheme://host[:port] (repeatable); "
+             "none: any site")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Create a datasource and print its token (shown once) and ready URLs."""
     with opened() as service:
-        view = source_view(service.add_source(name, kind.value), base_url(service.settings))
+        view = source_view(service.add_source(name, kind.value, origin or []),
+                           base_url(service.settings))
     if as_json:
         typer.echo(json.dumps(view))
         return
@@ -115,7 +120,30 @@ def sources_list() -> None:
     """List datasources (tokens are never shown again: only their hashes are stored)."""
     with opened() as service:
         for s in service.list_datasources():
-            console.print(f"{s['source_id']}  {s['kind']:8} {s['name']}  events={s['events']}")
+            sites = f"  origins={','.join(s['origins']) or 'any'}" if s["kind"] == "web" else ""
+            console.print(f"{s['source_id']}  {s['kind']:8} {s['name']}  events={s['events']}"
+                          + sites, soft_wrap=True)
+
+
+@sources_app.command("origins")
+def sources_origins(
+    name: Annotated[str, typer.Argument(help="The web datasource's name (or source_id)")],
+    add: Annotated[list[str] | None, typer.Option(
+        help="Allow this site, scheme://host[:port] (repeatable)")] = None,
+    remove: Annotated[list[str] | None, typer.Option(
+        help="Stop allowing this site (repeatable)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Edit the sites a web datasource accepts calls from and print the new list (an empty
+    list accepts any site). Running APIs see the change within 30 s."""
+    with opened() as service:
+        row = service.edit_origins(name, add or [], remove or [])
+    if as_json:
+        typer.echo(json.dumps(row))
+        return
+    listed = row["origins"]
+    console.print(f"{row['name']} ({row['source_id']}) accepts calls from "
+                  + (", ".join(listed) if listed else "any origin"), soft_wrap=True)
 
 
 @keys_app.command("add")
