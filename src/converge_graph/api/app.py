@@ -23,6 +23,8 @@ from converge_graph.api import (
     observability,
     ratelimit,
     sdk,
+    segment,
+    segment_cors,
 )
 from converge_graph.core.policy import Policy
 from converge_graph.errors import DatabaseUnavailable
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(clusters.router)
     app.include_router(merges.router)
     app.include_router(browser.router)
+    app.include_router(segment.router)
     if settings.demo:
         from converge_graph.api import demo
 
@@ -78,11 +81,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
         allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Authorization"],
     )
+    # analytics.js preflights carry no key: answered before the app's CORS can refuse them.
+    app.add_middleware(segment_cors.SegmentPreflight, matches=segment.is_web_path)
+    # The Segment routes read, bound and decompress their own bodies (api/segment_body.py).
     app.add_middleware(
         errors.BodyLimit, event_bytes=settings.max_event_bytes,
-        batch_bytes=settings.max_batch_bytes,
+        batch_bytes=settings.max_batch_bytes, own_limits=segment.PATHS,
     )
-    jsonbody.install(app)  # innermost: duplicate keys refused after the size limits
+    jsonbody.install(app, skip=segment.PATHS)  # innermost: after the size limits
     ratelimit.install(app, settings)  # before any body is read
     cors.install(app)  # per-datasource CORS of the browser routes, around their 429s
     observability.install(app, settings)  # outermost: times and logs every answer

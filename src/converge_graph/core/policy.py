@@ -27,6 +27,7 @@ DEFAULT_PRIORITY: dict[str, int] = {
     "cart": 4,
     "cart_token": 4,
     "cookie": 9,
+    "anonymous_id": 9,  # a Segment client's device id: a cookie by another name
 }
 OTHER_PRIORITY = 5
 
@@ -62,7 +63,8 @@ class Policy(BaseModel):
     # Most distinct values of one type one cluster may hold; None means unlimited.
     # In TOML, which has no null, write "unlimited".
     limits: dict[str, int | Literal["unlimited"] | None] = Field(
-        default_factory=lambda: {"customer_id": 1, "user_id": 1, "cookie": None}
+        default_factory=lambda: {"customer_id": 1, "user_id": 1, "cookie": None,
+                                 "anonymous_id": None}
     )
     default_limit: int | None = 5
     # An alias held by this many profiles is a hub (a shared tablet, a cached id): it is

@@ -14,6 +14,7 @@ from converge_graph.core.policy import Policy
 from converge_graph.service.admin import Admin
 from converge_graph.service.ingest import Ingest, Write
 from converge_graph.service.reads import Reads
+from converge_graph.service.segment import Segment
 from converge_graph.service.sources import SCOPES, AuthCache, Sources, utcnow
 from converge_graph.settings import Settings
 from converge_graph.store.graph import Graph, connect
@@ -21,7 +22,7 @@ from converge_graph.store.graph import Graph, connect
 __all__ = ["SCOPES", "Service", "Write", "utcnow"]
 
 
-class Service(Ingest, Sources, Reads, Admin):
+class Service(Ingest, Segment, Sources, Reads, Admin):
     def __init__(self, graph: Graph, settings: Settings, policy: Policy) -> None:
         self.graph = graph
         self.settings = settings
