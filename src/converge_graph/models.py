@@ -61,7 +61,7 @@ def _checked_properties(value: dict[str, Any], info: ValidationInfo) -> dict[str
     return value
 
 
-def _checked_text(value: str, info: ValidationInfo) -> str:
+def _checked_text(value: str) -> str:
     _check_text(value, "the text")
     return value
 
@@ -125,8 +125,8 @@ class WebhookEvent(_Write):
     )
 
     _epoch_ts = field_validator("timestamp", mode="before")(
-        lambda cls, v: _epoch_seconds(v))
-    _utc_ts = field_validator("timestamp")(lambda cls, v: _utc(v))
+        lambda _cls, v: _epoch_seconds(v))
+    _utc_ts = field_validator("timestamp")(lambda _cls, v: _utc(v))
 
     @field_validator("event_name")
     @classmethod
@@ -154,8 +154,8 @@ class CollectEvent(_Write):
     marketing: Literal["granted", "denied"] | None = None
 
     _epoch_ts = field_validator("timestamp", mode="before")(
-        lambda cls, v: _epoch_seconds(v))
-    _utc_ts = field_validator("timestamp")(lambda cls, v: _utc(v))
+        lambda _cls, v: _epoch_seconds(v))
+    _utc_ts = field_validator("timestamp")(lambda _cls, v: _utc(v))
 
     @field_validator("eventName")
     @classmethod
@@ -260,15 +260,6 @@ class EnrichedEvent(EventPublic):
     cluster_id: str | None
     received_at: datetime
     profile_properties: dict[str, Any]
-
-
-class SourcePublic(BaseModel):
-    source_id: str
-    name: str
-    kind: Literal["web", "webhook"]
-    token: str
-    postback_url: str
-    snippet: str | None = None
 
 
 class ErrorDetail(BaseModel):

@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Start anyway: /readyz answers 503 and applies the schema once Neo4j is back.
             log.warning("Neo4j unavailable at start-up: %s", exc.message)
         app.state.service = service
+        observability.attach(app, service)
         app.state.committer = GroupCommit(
             service, max_wait=settings.group_commit_wait_ms / 1000,
             max_items=settings.group_commit_max, workers=settings.group_commit_workers,
@@ -91,5 +92,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     jsonbody.install(app, skip=segment.PATHS)  # innermost: after the size limits
     ratelimit.install(app, settings)  # before any body is read
     cors.install(app)  # per-datasource CORS of the browser routes, around their 429s
-    observability.install(app, settings)  # outermost: times and logs every answer
+    observability.install(app)  # outermost: times and logs every answer
     return app

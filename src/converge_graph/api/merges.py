@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -65,7 +65,7 @@ async def link(body: LinkCreate, merges: MergesDep) -> dict:
 @router.delete("/v1/clusters/{cluster_id}", dependencies=[AdminKey],
                responses={300: {"description": "split: nothing erased; erase each successor "
                                                "that is this person"}})
-async def erase(cluster_id: str, merges: MergesDep, request: Request):
+async def erase(cluster_id: str, merges: MergesDep):
     """Erase a person: profiles, events, aliases no one else holds. An id merged away is
     followed to the live cluster (``requested`` is the id sent). Idempotent."""
     done = await run_in_threadpool(merges.erase, cluster_id)

@@ -27,8 +27,6 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -48,7 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from converge_graph.api import errors
 from converge_graph.core.batch import Delta
 from converge_graph.errors import DatabaseUnavailable
-from converge_graph.settings import Settings
+from converge_graph.service import Service
 
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -225,7 +223,7 @@ def _configure_logging() -> None:
     root.propagate = False
 
 
-def install(app: FastAPI, settings: Settings) -> None:
+def install(app: FastAPI) -> None:
     """Metrics route, request ids, access log and the ingest observer, for this app."""
     metrics = Metrics()
     app.state.metrics = metrics
@@ -242,15 +240,11 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     app.add_exception_handler(DatabaseUnavailable, unavailable)
 
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
-        async with inner(app_) as state:
-            app_.state.service.observers.append(metrics.observe_ingest)
-            # Our access line replaces uvicorn's, which would log datasource tokens in URLs.
-            logging.getLogger("uvicorn.access").disabled = True
-            yield state
-
-    app.router.lifespan_context = lifespan
     app.add_middleware(Observe, fastapi_app=app, metrics=metrics)
+
+
+def attach(app: FastAPI, service: Service) -> None:
+    """At start-up, once the service exists: count what each ingest committed, and let our
+    access line replace uvicorn's, which would log datasource tokens in URLs."""
+    service.observers.append(app.state.metrics.observe_ingest)
+    logging.getLogger("uvicorn.access").disabled = True
