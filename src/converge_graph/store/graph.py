@@ -253,6 +253,8 @@ class Graph:
 
     # -- verification (streamed, constant memory per row) -----------------------------
     def stream(self, query_name: Q) -> Iterator[dict]:
-        with translated(), self.driver.session(database=self.database) as session:
+        """Rows one by one, in a read session (a cluster routes it to a secondary)."""
+        with translated(), self.driver.session(
+                database=self.database, default_access_mode=neo4j.READ_ACCESS) as session:
             for record in session.run(self.q[query_name]):
                 yield record.data()
