@@ -1,6 +1,12 @@
-// Creates a datasource; only the SHA-256 of its token is stored, never the token.
-// params: $source_id, $name, $kind ('web' | 'webhook'), $token_hash, $now (datetime)
-// returns: source_id, name, kind, created_at
+// Creates a datasource; only the SHA-256 of its token is stored, never the token. A web
+// source also keeps its signing secret itself (HMAC verification needs it; it is never
+// returned by any read but find_datasource, which authentication uses) and the strong
+// alias types it accepts unsigned, as claims (docs/security.md#signing-strong-ids-from-the-browser).
+// params: $source_id, $name, $kind ('web' | 'webhook'), $token_hash, $now (datetime),
+//         $signing_secret (string or null), $accept_unsigned (list of alias types)
+// returns: source_id, name, kind, created_at, accept_unsigned
 CREATE (d:Datasource {source_id: $source_id, name: $name, kind: $kind,
-                      token_hash: $token_hash, created_at: $now})
-RETURN d.source_id AS source_id, d.name AS name, d.kind AS kind, d.created_at AS created_at
+                      token_hash: $token_hash, created_at: $now,
+                      signing_secret: $signing_secret, accept_unsigned: $accept_unsigned})
+RETURN d.source_id AS source_id, d.name AS name, d.kind AS kind, d.created_at AS created_at,
+       d.accept_unsigned AS accept_unsigned

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from converge_graph.api import create_app
 from converge_graph.core.policy import Policy
+from converge_graph.core.trust import sign
 from converge_graph.service import Service
 from converge_graph.settings import Settings
 from converge_graph.store.graph import Graph, connect
@@ -144,6 +145,10 @@ class Api:
         resp = self.client.post(f"/v1/collect/{self.web['token']}", json=payload)
         assert resp.status_code == expect, resp.text
         return resp.json()
+
+    def sign(self, urn: str) -> str:
+        """What the shop's backend gives the page for a strong id (docs/security.md)."""
+        return sign(self.web["signing_secret"], urn)
 
     def get(self, path: str, expect: int = 200, **params: Any) -> dict:
         resp = self.client.get(path, headers=self.read, params=params)

@@ -43,8 +43,37 @@ class Reads:
             raise NotFound(f"no profile holds the alias {urn}", field="alias")
         return cluster_id
 
-    def cluster(self, cluster_id: str) -> dict[str, Any]:
-        rows = self.graph.read_cluster(cluster_id)
+    def verified_lookup(self, raw_urn: str) -> dict[str, Any]:
+        """The person an alias names, following only vouched evidence (trusted or signed;
+        a browser's own cookie counts): what a shop may personalise a page with
+        (docs/security.md#verified-reads). Claims by browsers are left out."""
+        urn = self.normalise_urn(raw_urn)
+        cluster_id = self.graph.cluster_by_alias(urn, verified=True)
+        rows = self.graph.read_cluster(cluster_id) if cluster_id else []
+        start = {r["profile"]["profile_id"] for r in rows if urn in r["vouched_aliases"]}
+        if not start:
+            raise NotFound(f"no profile holds the alias {urn} on verified evidence",
+                           field="alias")
+        neighbours: dict[str, set[str]] = {}
+        for row in rows:
+            for link in row["links"]:
+                if link["trust"] != "claim":
+                    neighbours.setdefault(link["from"], set()).add(link["to"])
+                    neighbours.setdefault(link["to"], set()).add(link["from"])
+        reached, pending = set(start), list(start)
+        while pending:
+            for other in neighbours.get(pending.pop(), ()):
+                if other not in reached:
+                    reached.add(other)
+                    pending.append(other)
+        kept = [{**r, "aliases": r["vouched_aliases"],
+                 "links": [k for k in r["links"] if k["trust"] != "claim"]}
+                for r in rows if r["profile"]["profile_id"] in reached]
+        return self.cluster(cluster_id, kept)
+
+    def cluster(self, cluster_id: str, rows: list[dict[str, Any]] | None = None
+                ) -> dict[str, Any]:
+        rows = self.graph.read_cluster(cluster_id) if rows is None else rows
         if not rows:
             raise NotFound(f"no cluster {cluster_id}", field="cluster_id")
         profiles, aliases, links, stored = [], set(), [], []

@@ -67,13 +67,20 @@ class Sources:
             raise Forbidden(f"this route needs a key with scope '{scope}'")
 
     # -- datasources and keys ---------------------------------------------------------
-    def add_source(self, name: str, kind: str) -> dict:
+    def add_source(self, name: str, kind: str, accept_unsigned: list[str] | None = None) -> dict:
+        """A datasource and its token; a web source also gets its signing secret. Both are
+        shown only here (docs/security.md#what-each-token-can-and-cannot-do)."""
         token = new_secret("cvg_web" if kind == "web" else "cvg_hook")
+        signing_secret = new_secret("cvg_sign") if kind == "web" else None
         row = self.graph.create_datasource(
             source_id=new_id("src"), name=name, kind=kind, token_hash=secret_hash(token),
-            now=utcnow(),
+            now=utcnow(), signing_secret=signing_secret,
+            accept_unsigned=sorted(set(accept_unsigned)) if accept_unsigned else None,
         )
-        return {**row, "token": token}
+        shown = {**row, "token": token}
+        if signing_secret:
+            shown["signing_secret"] = signing_secret
+        return shown
 
     def add_key(self, scope: str, name: str = "") -> dict:
         key = new_secret(f"cvg_{scope}")

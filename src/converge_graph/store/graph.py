@@ -143,7 +143,8 @@ class Graph:
         now: datetime, unlimited: list[str] | None = None, state_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         """Lock clusters; return ``clusters``, ``members``, and under the same locks the
-        limited aliases each cluster holds (``urns``) and profile property ``states``."""
+        limited aliases each cluster holds (``urns``), whether vouched evidence
+        ``established`` it, and profile property ``states``."""
         record = tx.run(
             self.q.lock_clusters, cluster_ids=cluster_ids, profile_ids=profile_ids, now=now,
             unlimited=unlimited or [], state_ids=state_ids or [],
@@ -151,6 +152,7 @@ class Graph:
         return {
             "clusters": native(record["clusters"]), "members": record["members"],
             "urns": {r["cluster_id"]: set(r["urns"]) for r in record["urns"]},
+            "established": {r["cluster_id"]: r["established"] for r in record["urns"]},
             "states": {r["profile_id"]: r for r in record["states"]},
         }
 
@@ -209,8 +211,8 @@ class Graph:
         return rows[0] if rows else None
 
     # -- reads ------------------------------------------------------------------------
-    def cluster_by_alias(self, urn: str) -> str | None:
-        rows = self._rows(self.q.cluster_by_alias, urn=urn)
+    def cluster_by_alias(self, urn: str, verified: bool = False) -> str | None:
+        rows = self._rows(self.q.cluster_by_alias, urn=urn, verified=verified)
         return rows[0]["cluster_id"] if rows else None
 
     def read_cluster(self, cluster_id: str) -> list[dict]:
