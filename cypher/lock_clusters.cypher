@@ -29,7 +29,8 @@ CALL () {
   CALL (cid) {
     OPTIONAL MATCH (p:Profile {cluster_id: cid})-[r:HAS_ALIAS]->(a:Alias)
     RETURN collect(DISTINCT CASE WHEN NOT a.type IN $unlimited THEN a.urn END) AS held,
-           count(CASE WHEN coalesce(r.trust, 'trusted') <> 'claim' THEN 1 END) > 0
+           count(CASE WHEN r IS NOT NULL AND coalesce(r.trust, 'trusted') <> 'claim'
+                      THEN 1 END) > 0
              AS established
   }
   RETURN collect({cluster_id: cid, urns: held, established: established}) AS urns

@@ -107,7 +107,8 @@ def linking_service(clean: Graph, neo4j_settings: Settings) -> Service:
     """Pure alias linking, no merge protection: clusters are the connected components of
     alias co-occurrence, the oracle of the concurrency and differential tests."""
     return Service(clean, neo4j_settings,
-                   Policy(limits={}, default_limit=None, hub_threshold=10**9))
+                   Policy(limits={}, default_limit=None, hub_threshold=10**9,
+                          event_hub_threshold=10**9))
 
 
 @pytest.fixture(scope="session")
