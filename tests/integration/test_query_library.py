@@ -28,7 +28,7 @@ import pytest
 from typer.testing import CliRunner
 
 from converge_graph.cli.query import query_app
-from converge_graph.core.cypher import LibraryQuery, load_library
+from converge_graph.core.cypher import GraphNode, GraphPath, LibraryQuery, load_library
 from converge_graph.settings import Settings
 from converge_graph.store.graph import Graph
 
@@ -212,7 +212,23 @@ def today(driver: neo4j.Driver) -> date:
 
 def rows(driver: neo4j.Driver, query: LibraryQuery, **given: Any) -> list[dict[str, Any]]:
     params = query.bind([f"{key}={value}" for key, value in given.items()])
-    return Graph(driver, Settings()).library_rows(query.name, query.statement, params)
+    records, _, _ = driver.execute_query(query.statement, params,
+                                         routing_=neo4j.RoutingControl.READ)
+    return [dict(record.items()) for record in records]
+
+
+def test_the_store_hands_out_graph_elements_as_core_types(
+    driver: neo4j.Driver, library: dict[str, LibraryQuery]
+) -> None:
+    query = library["browser_cluster"]
+    found = Graph(driver, Settings()).library_rows(query.name, query.statement,
+                                                   query.bind(["cluster_id=c-jane"]))
+    tablet = next(r for r in found if r["profile"].key == "p-jane-tablet")
+    assert isinstance(tablet["profile"], GraphNode) and tablet["profile"].labels == ("Profile",)
+    [link] = tablet["links"]
+    assert isinstance(link, GraphPath)
+    assert [n.key for n in link.nodes] == ["p-jane-tablet", "p-jane-desktop"]
+    assert link.relationships[0].type == "SAME_AS"
 
 
 def pick(found: list[dict[str, Any]], *columns: str) -> list[tuple]:

@@ -14,6 +14,7 @@ from converge_graph import __version__
 from converge_graph.api import (
     browser,
     clusters,
+    cors,
     errors,
     health,
     ingest,
@@ -21,6 +22,7 @@ from converge_graph.api import (
     merges,
     observability,
     ratelimit,
+    sdk,
 )
 from converge_graph.core.policy import Policy
 from converge_graph.errors import DatabaseUnavailable
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(ingest.router)
+    app.include_router(sdk.router)
     app.include_router(clusters.router)
     app.include_router(merges.router)
     app.include_router(browser.router)
@@ -81,5 +84,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     jsonbody.install(app)  # innermost: duplicate keys refused after the size limits
     ratelimit.install(app, settings)  # before any body is read
+    cors.install(app)  # per-datasource CORS of the browser routes, around their 429s
     observability.install(app, settings)  # outermost: times and logs every answer
     return app

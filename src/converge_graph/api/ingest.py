@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from importlib import resources
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
@@ -86,10 +85,3 @@ async def collect(
     result = await request.app.state.committer.submit(write)
     return {**result, "cookie_id": cookie_id}
 
-
-@router.get("/v1/cvg.js", response_class=Response)
-def sdk() -> Response:
-    """The browser SDK: window.cvg({...}) as in the Converge docs."""
-    text = resources.files("converge_graph").joinpath("static/cvg.js").read_text("utf-8")
-    return Response(text, media_type="application/javascript",
-                    headers={"Cache-Control": "public, max-age=300"})

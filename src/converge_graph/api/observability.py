@@ -8,6 +8,8 @@ Metrics (one registry per app, so several apps in one process never collide):
     merges_total                    SAME_AS links created
     refused_merges_total            aliases dropped by a per-type limit ('limit:<type>')
     quarantined_aliases_total       aliases put in quarantine (hubs)
+    cors_refused_total              browser calls refused: Origin not allowed by the web
+                                    datasource (preflight or POST; api/cors.py)
     neo4j_errors_total{cause}       requests that failed because Neo4j was unreachable or
                                     did not commit (answered 503), by driver exception
     http_request_duration_seconds   latency histogram by method, route template, status
@@ -77,6 +79,8 @@ class Metrics:
         self.trust_refusals = Counter("trust_refusals", "Browser evidence refused by the "
                                       "trust model (docs/security.md): unsigned_alias, "
                                       "refused_bridge, event_hub", ["kind"], registry=r)
+        self.cors_refused = Counter("cors_refused", "Browser calls refused because their "
+                                    "Origin is not allowed by the web datasource", registry=r)
         self.neo4j_errors = Counter("neo4j_errors", "Requests that failed because Neo4j "
                                     "was unreachable or did not commit", ["cause"], registry=r)
         self.latency = Histogram("http_request_duration_seconds", "Request latency",

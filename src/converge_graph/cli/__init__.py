@@ -58,6 +58,7 @@ def source_view(source: dict, base: str) -> dict:
     if source["kind"] == "web":
         view["signing_secret"] = source["signing_secret"]
         view["accept_unsigned"] = source.get("accept_unsigned") or []
+        view["origins"] = source.get("origins") or []
         view["collect_url"] = f"{base}/v1/collect/{source['token']}"
         view["snippet"] = snippet(base, source["token"])
     else:
@@ -100,6 +101,9 @@ def schema_apply() -> None:
 def sources_add(
     name: str,
     kind: Annotated[Kind, typer.Option(help="web (browser SDK) or webhook (server-side)")],
+    origin: Annotated[list[str] | None, typer.Option(
+        help="web: a site allowed to call, scheme://host[:port] (repeatable); "
+             "none: any site")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
     accept_unsigned: Annotated[list[str] | None, typer.Option(
         "--accept-unsigned", help="web only: accept this strong alias type (e.g. user_id) "
@@ -111,7 +115,7 @@ def sources_add(
     if accept_unsigned and kind.value != "web":
         raise typer.BadParameter("--accept-unsigned applies to web sources only")
     with opened() as service:
-        view = source_view(service.add_source(name, kind.value, accept_unsigned),
+        view = source_view(service.add_source(name, kind.value, origin or [], accept_unsigned),
                            base_url(service.settings))
     if as_json:
         typer.echo(json.dumps(view))
@@ -125,7 +129,30 @@ def sources_list() -> None:
     """List datasources (tokens are never shown again: only their hashes are stored)."""
     with opened() as service:
         for s in service.list_datasources():
-            console.print(f"{s['source_id']}  {s['kind']:8} {s['name']}  events={s['events']}")
+            sites = f"  origins={','.join(s['origins']) or 'any'}" if s["kind"] == "web" else ""
+            console.print(f"{s['source_id']}  {s['kind']:8} {s['name']}  events={s['events']}"
+                          + sites, soft_wrap=True)
+
+
+@sources_app.command("origins")
+def sources_origins(
+    name: Annotated[str, typer.Argument(help="The web datasource's name (or source_id)")],
+    add: Annotated[list[str] | None, typer.Option(
+        help="Allow this site, scheme://host[:port] (repeatable)")] = None,
+    remove: Annotated[list[str] | None, typer.Option(
+        help="Stop allowing this site (repeatable)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Edit the sites a web datasource accepts calls from and print the new list (an empty
+    list accepts any site). Running APIs see the change within 30 s."""
+    with opened() as service:
+        row = service.edit_origins(name, add or [], remove or [])
+    if as_json:
+        typer.echo(json.dumps(row))
+        return
+    listed = row["origins"]
+    console.print(f"{row['name']} ({row['source_id']}) accepts calls from "
+                  + (", ".join(listed) if listed else "any origin"), soft_wrap=True)
 
 
 @keys_app.command("add")

@@ -178,15 +178,41 @@ class LibraryQuery:
         )
 
 
-def parse(query: Query) -> LibraryQuery:
-    """A library query from a loaded file; QueryFileError names the file and the fault."""
+def _header(query: Query) -> tuple[list[str], str]:
     lines = query.text.splitlines()
     header: list[str] = []
     for line in lines:
         if not line.strip().startswith("//"):
             break
         header.append(line.strip()[2:].strip())
-    statement = "\n".join(lines[len(header) :]).strip()
+    return header, "\n".join(lines[len(header):]).strip()
+
+
+def check_service_query(query: Query) -> Query:
+    """A service query's header is its documentation: a one-line description, the
+    ``$params`` it declares (free text after ``params:``, up to ``returns:``) exactly the
+    ones the statement uses, and a ``returns:`` line. QueryFileError names the fault."""
+    header, statement = _header(query)
+    where = query.path.name
+    if not header or not header[0] or header[0].startswith(("params:", "returns:")):
+        raise QueryFileError(f"{where}: the header must start with a one-line description")
+    starts = [i for i, line in enumerate(header) if line.startswith("params:")]
+    ends = [i for i, line in enumerate(header) if line.startswith("returns:")]
+    if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
+        raise QueryFileError(f"{where}: the header needs one `// params:` line (or "
+                             "`params: none`) followed by one `// returns:` line")
+    declared = set(_PARAM_REF.findall(" ".join(header[starts[0]:ends[0]])))
+    used = set(_references(statement))
+    if declared != used:
+        raise QueryFileError(
+            f"{where}: the header declares {sorted(declared)} but the statement uses "
+            f"{sorted(used)}")
+    return query
+
+
+def parse(query: Query) -> LibraryQuery:
+    """A library query from a loaded file; QueryFileError names the file and the fault."""
+    header, statement = _header(query)
     where = query.path.name
 
     if not header or not header[0] or header[0].startswith(("params:", "returns:")):

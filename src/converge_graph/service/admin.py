@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from converge_graph.core.ids import secret_hash
 from converge_graph.core.verify import mismatches
+from converge_graph.store.queries import Q
 
 if TYPE_CHECKING:
     from converge_graph.store.graph import Graph
@@ -45,7 +46,7 @@ class Admin:
     def verify(self) -> tuple[list[dict], int, int]:
         """Profiles whose cluster_id disagrees with their SAME_AS component, and the counts
         of profiles and links checked."""
-        rows = self.graph.stream("verify_profiles")
+        rows = self.graph.stream(Q.verify_profiles)
         profiles = [(r["profile_id"], r["cluster_id"]) for r in rows]
-        links = [(r["from"], r["to"]) for r in self.graph.stream("verify_links")]
+        links = [(r["from"], r["to"]) for r in self.graph.stream(Q.verify_links)]
         return mismatches(profiles, links), len(profiles), len(links)

@@ -21,6 +21,7 @@ from converge_graph.errors import InvalidInput, NotFound
 from converge_graph.service import Service, utcnow
 from converge_graph.store.graph import Tx
 from converge_graph.store.locks import lock_holders
+from converge_graph.store.queries import Q
 
 
 class Merges:
@@ -38,16 +39,16 @@ class Merges:
         def work(tx: Tx) -> dict[str, Any]:
             now = utcnow()
             if urn is not None:
-                found = g.tx_rows(tx, "clusters_linked_by_alias", urn=urn)
+                found = g.tx_rows(tx, Q.clusters_linked_by_alias, urn=urn)
             else:
-                found = g.tx_rows(tx, "clusters_linked_by_event", event_id=event_id)
+                found = g.tx_rows(tx, Q.clusters_linked_by_event, event_id=event_id)
             cluster_ids = sorted({r["cluster_id"] for r in found})
             g.lock_clusters(tx, cluster_ids, [], now)
             if urn is not None:
-                stripped = g.tx_rows(tx, "strip_alias_evidence", urn=urn,
+                stripped = g.tx_rows(tx, Q.strip_alias_evidence, urn=urn,
                                      cluster_ids=cluster_ids, now=now)
             else:
-                stripped = g.tx_rows(tx, "strip_event_evidence", event_id=event_id,
+                stripped = g.tx_rows(tx, Q.strip_event_evidence, event_id=event_id,
                                      cluster_ids=cluster_ids, now=now)
                 if not stripped:
                     raise NotFound(f"no event {event_id}", field="event_id")
@@ -59,7 +60,7 @@ class Merges:
 
     def _split(self, tx: Tx, cluster_id: str, now) -> list[str]:
         """Relabel a cluster's true components; returns the resulting cluster ids."""
-        rows = self.graph.tx_rows(tx, "cluster_graph", cluster_id=cluster_id)
+        rows = self.graph.tx_rows(tx, Q.cluster_graph, cluster_id=cluster_id)
         comps = components(
             [r["profile_id"] for r in rows],
             [(r["profile_id"], other) for r in rows for other in r["linked"]],
@@ -68,7 +69,7 @@ class Merges:
             return [cluster_id]
         fresh = [{"cluster_id": new_id("clu"), "profile_ids": sorted(c)}
                  for c in sorted(comps, key=lambda c: (-len(c), min(c)))]
-        self.graph.tx_rows(tx, "split_cluster", cluster_id=cluster_id, components=fresh, now=now)
+        self.graph.tx_rows(tx, Q.split_cluster, cluster_id=cluster_id, components=fresh, now=now)
         return [c["cluster_id"] for c in fresh]
 
     # -- manual link ------------------------------------------------------------------
@@ -81,7 +82,7 @@ class Merges:
             now = utcnow()
             ends = []
             for field, pid in (("from", from_profile), ("to", to_profile)):
-                row = g.tx_rows(tx, "read_profile", profile_id=pid)
+                row = g.tx_rows(tx, Q.read_profile, profile_id=pid)
                 if not row:
                     raise NotFound(f"no profile {pid}", field=field)
                 p = row[0]["profile"]
@@ -107,7 +108,7 @@ class Merges:
 
         def work(tx: Tx) -> dict[str, int]:
             g.lock_clusters(tx, [cluster_id], [], utcnow())
-            return g.tx_rows(tx, "erase_cluster", cluster_id=cluster_id)[0]
+            return g.tx_rows(tx, Q.erase_cluster, cluster_id=cluster_id)[0]
 
         return g.write(work)
 

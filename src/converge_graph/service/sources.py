@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from converge_graph.core.ids import new_id, new_secret, same_hash, secret_hash
-from converge_graph.errors import Forbidden, Unauthorized
+from converge_graph.core.origins import normalise_origin
+from converge_graph.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 
 if TYPE_CHECKING:
     from converge_graph.store.graph import Graph
@@ -67,14 +68,21 @@ class Sources:
             raise Forbidden(f"this route needs a key with scope '{scope}'")
 
     # -- datasources and keys ---------------------------------------------------------
-    def add_source(self, name: str, kind: str, accept_unsigned: list[str] | None = None) -> dict:
-        """A datasource and its token; a web source also gets its signing secret. Both are
-        shown only here (docs/security.md#what-each-token-can-and-cannot-do)."""
+    def add_source(self, name: str, kind: str, origins: list[str] | tuple[str, ...] = (),
+                   accept_unsigned: list[str] | None = None) -> dict:
+        """A new datasource and its token; a web source also gets its signing secret. Both
+        are returned only here (docs/security.md#what-each-token-can-and-cannot-do).
+        ``origins``: the sites a web source's pages may call from; none means any
+        (docs/api.md, POST /v1/collect)."""
+        if origins and kind != "web":
+            raise InvalidInput("--origin is for web datasources (browsers send Origin); "
+                               "drop it or use --kind web", field="origin")
+        listed = _unique(normalise_origin(o, "--origin") for o in origins)
         token = new_secret("cvg_web" if kind == "web" else "cvg_hook")
         signing_secret = new_secret("cvg_sign") if kind == "web" else None
         row = self.graph.create_datasource(
             source_id=new_id("src"), name=name, kind=kind, token_hash=secret_hash(token),
-            now=utcnow(), signing_secret=signing_secret,
+            now=utcnow(), origins=listed or None, signing_secret=signing_secret,
             accept_unsigned=sorted(set(accept_unsigned)) if accept_unsigned else None,
         )
         shown = {**row, "token": token}
@@ -82,8 +90,41 @@ class Sources:
             shown["signing_secret"] = signing_secret
         return shown
 
+    def edit_origins(self, name: str, add: list[str] | tuple[str, ...] = (),
+                     remove: list[str] | tuple[str, ...] = ()) -> dict:
+        """Add and remove allowed origins of the web datasource ``name`` (or source_id);
+        returns it with its new list. The API's token cache picks it up within 30 s."""
+        source = self._one_source(name)
+        if source["kind"] != "web":
+            raise InvalidInput(f"{name!r} is a {source['kind']} datasource; origins are "
+                               "for web datasources", field="name")
+        added = [normalise_origin(o, "--add") for o in add]
+        removed = {normalise_origin(o, "--remove") for o in remove}
+        origins = _unique([o for o in source["origins"] if o not in removed] + added)
+        row = self.graph.set_datasource_origins(source["source_id"], origins or None)
+        if row is None:
+            raise NotFound(f"datasource {name!r} was deleted meanwhile", field="name")
+        self._auth_cache.clear()  # this process at least sees the change at once
+        return row
+
+    def _one_source(self, name: str) -> dict:
+        found = self.graph.find_datasource_by_name(name)
+        if not found:
+            raise NotFound(f"no datasource named {name!r}; `converge-graph sources list` "
+                           "shows them", field="name")
+        if len(found) > 1:
+            ids = ", ".join(s["source_id"] for s in found)
+            raise InvalidInput(f"{len(found)} datasources are named {name!r} ({ids}); "
+                               "pass one's source_id instead", field="name")
+        return found[0]
+
     def add_key(self, scope: str, name: str = "") -> dict:
         key = new_secret(f"cvg_{scope}")
         self.graph.create_api_key(key_hash=secret_hash(key), scope=scope, name=name, now=utcnow())
         return {"key": key, "scope": scope}
 
+
+
+def _unique(items) -> list[str]:
+    """In order, without repeats."""
+    return list(dict.fromkeys(items))

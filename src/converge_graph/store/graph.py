@@ -29,23 +29,13 @@ from neo4j.exceptions import (
 
 from converge_graph.errors import DatabaseUnavailable, InvalidInput
 from converge_graph.settings import Settings
-from converge_graph.store.queries import Queries
+from converge_graph.store.queries import Q, Queries
 from converge_graph.store.schema import schema_names, schema_statements
 from converge_graph.store.values import native, plain
 
 T = TypeVar("T")
 Tx = ManagedTransaction  # what use cases pass back into the write-path methods
 
-QUERY_NAMES = (
-    "read_batch", "lock_clusters", "write_batch", "link_profiles", "merge_clusters",
-    "create_datasource", "find_datasource", "list_datasources",
-    "create_api_key", "find_api_key", "cluster_by_alias", "read_cluster",
-    "read_cluster_node", "cluster_events", "read_profile", "read_event",
-    "cluster_properties", "verify_profiles", "verify_links", "readiness", "list_conflicts",
-    "clusters_linked_by_alias", "clusters_linked_by_event", "strip_alias_evidence",
-    "strip_event_evidence", "cluster_graph", "split_cluster", "cluster_links", "erase_cluster",
-    "cluster_type_counts", "find_datasource_by_name", "count_same_as", "show_indexes",
-)
 
 # "Not reachable, or not known to have committed": each is a 503 with Retry-After, never a
 # 500. ServiceUnavailable includes IncompleteCommit, whose outcome is unknown: the client
@@ -87,7 +77,7 @@ class Graph:
         self.driver = driver
         self.database = settings.neo4j_database
         self.schema_path = settings.cypher_dir / "schema.cypher"
-        self.q = Queries(settings.cypher_dir, QUERY_NAMES)
+        self.q = Queries(settings.cypher_dir)
 
     # -- plumbing ---------------------------------------------------------------------
     def close(self) -> None:
@@ -122,8 +112,8 @@ class Graph:
         return len(statements)
 
     def missing_schema(self) -> set[str]:
-        present = {r["name"] for r in self._rows(self.q.readiness)}
-        index_rows = self._rows(self.q.show_indexes)
+        present = {r["name"] for r in self._rows(self.q[Q.readiness])}
+        index_rows = self._rows(self.q[Q.show_indexes])
         present |= {r["name"] for r in index_rows}
         return schema_names(self.schema_path) - present
 
@@ -133,7 +123,7 @@ class Graph:
     ) -> tuple[dict[str, dict], dict[str, dict]]:
         """Lock the aliases, store new events: per urn ``holders``, ``quarantined``,
         ``link_blocked``; per event id ``created``, ``link_blocked``, ``performer``."""
-        record = tx.run(self.q.read_batch, aliases=aliases, events=events,
+        record = tx.run(self.q[Q.read_batch], aliases=aliases, events=events,
                         now=now).single(strict=True)
         return ({a["urn"]: native(a) for a in record["aliases"]},
                 {e["event_id"]: native(e) for e in record["events"]})
@@ -146,7 +136,7 @@ class Graph:
         limited aliases each cluster holds (``urns``), whether vouched evidence
         ``established`` it, and profile property ``states``."""
         record = tx.run(
-            self.q.lock_clusters, cluster_ids=cluster_ids, profile_ids=profile_ids, now=now,
+            self.q[Q.lock_clusters], cluster_ids=cluster_ids, profile_ids=profile_ids, now=now,
             unlimited=unlimited or [], state_ids=state_ids or [],
         ).single(strict=True)
         return {
@@ -158,83 +148,88 @@ class Graph:
 
     def write_batch(self, tx: ManagedTransaction, now: datetime, **rows: list) -> None:
         """Everything one batch changes, in one statement (see write_batch.cypher)."""
-        tx.run(self.q.write_batch, now=now, **rows).consume()
+        tx.run(self.q[Q.write_batch], now=now, **rows).consume()
 
     def list_conflicts(self, limit: int) -> list[dict]:
-        return self._rows(self.q.list_conflicts, limit=limit)
+        return self._rows(self.q[Q.list_conflicts], limit=limit)
 
     def link_profiles(self, tx: ManagedTransaction, links: list[dict], now: datetime) -> None:
         if links:
-            tx.run(self.q.link_profiles, links=links, now=now).consume()
+            tx.run(self.q[Q.link_profiles], links=links, now=now).consume()
 
     def merge_clusters(
         self, tx: ManagedTransaction, winner: str, losers: list[str], now: datetime
     ) -> None:
         if losers:
-            tx.run(self.q.merge_clusters, winner=winner, losers=losers, now=now).consume()
+            tx.run(self.q[Q.merge_clusters], winner=winner, losers=losers, now=now).consume()
 
     # -- repairs: unmerge, split, erase (inside one transaction) ----------------------
-    def tx_rows(self, tx: ManagedTransaction, name: str, **params: Any) -> list[dict]:
-        return [native(r.data()) for r in tx.run(self.q[name].text, params)]
+    def tx_rows(self, tx: ManagedTransaction, name: Q, **params: Any) -> list[dict]:
+        return [native(r.data()) for r in tx.run(self.q[name], params)]
 
     def cluster_type_counts(self, unlimited: list[str], min_count: int) -> list[dict]:
-        return self._rows(self.q.cluster_type_counts, unlimited=unlimited, min_count=min_count)
+        return self._rows(self.q[Q.cluster_type_counts], unlimited=unlimited, min_count=min_count)
 
     def count_same_as(self) -> int:
-        return self._rows(self.q.count_same_as)[0]["links"]
+        return self._rows(self.q[Q.count_same_as])[0]["links"]
 
     def cluster_profile_ids(self, cluster_id: str) -> set[str]:
-        return {r["profile_id"] for r in self._rows(self.q.cluster_graph, cluster_id=cluster_id)}
+        return {r["profile_id"] for r in self._rows(self.q[Q.cluster_graph], cluster_id=cluster_id)}
 
     def cluster_links(self, cluster_id: str) -> list[dict]:
-        return self._rows(self.q.cluster_links, cluster_id=cluster_id)
+        return self._rows(self.q[Q.cluster_links], cluster_id=cluster_id)
 
     # -- datasources and keys ---------------------------------------------------------
     def create_datasource(self, **params: Any) -> dict:
-        return self._write_rows(self.q.create_datasource, **params)[0]
+        return self._write_rows(self.q[Q.create_datasource], **params)[0]
 
     def find_datasource(self, token_hash: str) -> dict | None:
-        rows = self._rows(self.q.find_datasource, token_hash=token_hash)
+        rows = self._rows(self.q[Q.find_datasource], token_hash=token_hash)
         return rows[0] if rows else None
 
     def find_datasource_by_name(self, name: str) -> list[dict]:
-        return self._rows(self.q.find_datasource_by_name, name=name)
+        return self._rows(self.q[Q.find_datasource_by_name], name=name)
+
+    def set_datasource_origins(self, source_id: str, origins: list[str] | None) -> dict | None:
+        rows = self._write_rows(self.q[Q.set_datasource_origins], source_id=source_id,
+                                origins=origins)
+        return rows[0] if rows else None
 
     def list_datasources(self) -> list[dict]:
-        return self._rows(self.q.list_datasources)
+        return self._rows(self.q[Q.list_datasources])
 
     def create_api_key(self, **params: Any) -> None:
-        self._write_rows(self.q.create_api_key, **params)
+        self._write_rows(self.q[Q.create_api_key], **params)
 
     def find_api_key(self, key_hash: str) -> dict | None:
-        rows = self._rows(self.q.find_api_key, key_hash=key_hash)
+        rows = self._rows(self.q[Q.find_api_key], key_hash=key_hash)
         return rows[0] if rows else None
 
     # -- reads ------------------------------------------------------------------------
     def cluster_by_alias(self, urn: str, verified: bool = False) -> str | None:
-        rows = self._rows(self.q.cluster_by_alias, urn=urn, verified=verified)
+        rows = self._rows(self.q[Q.cluster_by_alias], urn=urn, verified=verified)
         return rows[0]["cluster_id"] if rows else None
 
     def read_cluster(self, cluster_id: str) -> list[dict]:
-        return self._rows(self.q.read_cluster, cluster_id=cluster_id)
+        return self._rows(self.q[Q.read_cluster], cluster_id=cluster_id)
 
     def read_cluster_node(self, cluster_id: str) -> dict | None:
-        rows = self._rows(self.q.read_cluster_node, cluster_id=cluster_id)
+        rows = self._rows(self.q[Q.read_cluster_node], cluster_id=cluster_id)
         return rows[0] if rows else None
 
     def cluster_events(self, **params: Any) -> list[dict]:
-        return self._rows(self.q.cluster_events, **params)
+        return self._rows(self.q[Q.cluster_events], **params)
 
     def read_profile(self, profile_id: str) -> dict | None:
-        rows = self._rows(self.q.read_profile, profile_id=profile_id)
+        rows = self._rows(self.q[Q.read_profile], profile_id=profile_id)
         return rows[0] if rows else None
 
     def read_event(self, event_id: str) -> dict | None:
-        rows = self._rows(self.q.read_event, event_id=event_id)
+        rows = self._rows(self.q[Q.read_event], event_id=event_id)
         return rows[0] if rows else None
 
     def cluster_properties(self, cluster_id: str) -> list[dict]:
-        return self._rows(self.q.cluster_properties, cluster_id=cluster_id)
+        return self._rows(self.q[Q.cluster_properties], cluster_id=cluster_id)
 
     def library_rows(self, name: str, statement: str, params: dict[str, Any]) -> list[dict]:
         """The rows of one analyst query, in a read transaction (routable to a secondary)."""
@@ -249,7 +244,7 @@ class Graph:
         return [{key: plain(value) for key, value in record.items()} for record in records]
 
     # -- verification (streamed, constant memory per row) -----------------------------
-    def stream(self, query_name: str) -> Iterator[dict]:
+    def stream(self, query_name: Q) -> Iterator[dict]:
         with translated(), self.driver.session(database=self.database) as session:
-            for record in session.run(self.q[query_name].text):
+            for record in session.run(self.q[query_name]):
                 yield record.data()

@@ -1,29 +1,63 @@
-"""Loads ``cypher/*.cypher`` into named queries and fails fast on a bad file.
+"""The service's queries: ``cypher/<name>.cypher`` for each member of :class:`Q`.
 
-Each file holds one statement after a ``//`` header that says what it does,
-its parameters and what it returns; analysts read these files as the
-documentation of exactly what the service runs.
+Names are closed (an enum), so a typo is an AttributeError at import, not a missing file
+at run time. Every file is loaded and its header checked when the store starts
+(:func:`converge_graph.core.cypher.check_service_query`): analysts read these files as
+the documentation of exactly what the service runs.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
-from converge_graph.core.cypher import Query, load_query
+from converge_graph.core.cypher import check_service_query, load_query
+
+
+class Q(StrEnum):
+    cluster_by_alias = "cluster_by_alias"
+    cluster_events = "cluster_events"
+    cluster_graph = "cluster_graph"
+    cluster_links = "cluster_links"
+    cluster_properties = "cluster_properties"
+    cluster_type_counts = "cluster_type_counts"
+    clusters_linked_by_alias = "clusters_linked_by_alias"
+    clusters_linked_by_event = "clusters_linked_by_event"
+    count_same_as = "count_same_as"
+    create_api_key = "create_api_key"
+    create_datasource = "create_datasource"
+    erase_cluster = "erase_cluster"
+    find_api_key = "find_api_key"
+    find_datasource = "find_datasource"
+    find_datasource_by_name = "find_datasource_by_name"
+    link_profiles = "link_profiles"
+    list_conflicts = "list_conflicts"
+    list_datasources = "list_datasources"
+    lock_clusters = "lock_clusters"
+    merge_clusters = "merge_clusters"
+    read_batch = "read_batch"
+    read_cluster = "read_cluster"
+    read_cluster_node = "read_cluster_node"
+    read_event = "read_event"
+    read_profile = "read_profile"
+    readiness = "readiness"
+    set_datasource_origins = "set_datasource_origins"
+    show_indexes = "show_indexes"
+    split_cluster = "split_cluster"
+    strip_alias_evidence = "strip_alias_evidence"
+    strip_event_evidence = "strip_event_evidence"
+    verify_links = "verify_links"
+    verify_profiles = "verify_profiles"
+    write_batch = "write_batch"
 
 
 class Queries:
-    """Named queries from a folder; ``queries.upsert_aliases`` is ``upsert_aliases.cypher``."""
+    """Every :class:`Q` loaded from a folder; ``queries[Q.read_batch]`` is its text."""
 
-    def __init__(self, folder: Path, names: tuple[str, ...]) -> None:
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._queries = {name: load_query(folder / f"{name}.cypher") for name in names}
+        self._text = {name: check_service_query(load_query(folder / f"{name}.cypher")).text
+                      for name in Q}
 
-    def __getattr__(self, name: str) -> str:
-        try:
-            return self._queries[name].text
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __getitem__(self, name: str) -> Query:
-        return self._queries[name]
+    def __getitem__(self, name: Q) -> str:
+        return self._text[name]
