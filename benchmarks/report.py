@@ -108,7 +108,7 @@ def print_table(report: dict[str, Any], console: Console) -> None:
                         + f", {machine['neo4j']}", show_lines=True)
     table.add_column("figure", style="bold")
     table.add_column("measured")
-    table.add_column("goal (issue 5)", style="dim")
+    table.add_column("goal", style="dim")
     for figure, measured, goal in rows(report):
         table.add_row(figure, measured, goal)
     console.print(table)

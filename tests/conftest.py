@@ -128,6 +128,9 @@ class Api:
     read_key: str
     admin_key: str
     cookies_sent: list[str] = field(default_factory=list)
+    # Every committed batch's results, as the service's ingest observers see them: what the
+    # operator knows about a browser write, which the browser itself is never told.
+    committed: list[list[dict[str, Any]]] = field(default_factory=list)
 
     @property
     def read(self) -> dict[str, str]:
@@ -139,13 +142,21 @@ class Api:
         return resp.json()
 
     def collect(self, body: Any, cookie: str | None = None, expect: int = 200) -> dict:
+        """The browser's reply (asserted to be only its cookie id) with, for the test to
+        check, the write's result as the service committed it (never sent to the browser)."""
         self.client.cookies.clear()
         payload = dict(body)
         if cookie is not None:
             payload["cookieId"] = cookie
+        before = len(self.committed)
         resp = self.client.post(f"/v1/collect/{self.web['token']}", json=payload)
         assert resp.status_code == expect, resp.text
-        return resp.json()
+        reply = resp.json()
+        if expect != 200:
+            return reply
+        assert list(reply) == ["cookie_id"], reply
+        assert len(self.committed) > before, "a 200 from /v1/collect committed nothing"
+        return {**self.committed[-1][-1], **reply}
 
     def sign(self, urn: str) -> str:
         """What the shop's backend gives the page for a strong id (docs/security.md)."""
@@ -170,7 +181,15 @@ def api(app_client: TestClient, driver: neo4j.Driver) -> Api:
     service._auth_cache.clear()
     web = service.add_source("shop-web", "web")
     hook = service.add_source("shop-backend", "webhook")
-    return Api(
+    made = Api(
         client=app_client, driver=driver, web=web, hook=hook,
         read_key=service.add_key("read")["key"], admin_key=service.add_key("admin")["key"],
     )
+
+    def record(results: list[dict[str, Any]], _delta: Any) -> None:
+        made.committed.append(results)
+
+    record.api_fixture = True  # type: ignore[attr-defined]
+    service.observers[:] = [o for o in service.observers if not hasattr(o, "api_fixture")]
+    service.observers.append(record)
+    return made

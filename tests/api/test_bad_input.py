@@ -1,4 +1,4 @@
-"""Bad input (SPEC §5, §7; issue 3 "Bad input"): every rejection names the field and writes nothing.
+"""Bad input (docs/api.md#errors, #limits): every rejection names the field and writes nothing.
 
 One table drives both ingestion routes. Each row is sent to the webhook route and to the
 browser collector, in that route's own field names, and must answer the given status with

@@ -1,4 +1,5 @@
-"""Merge protection, explain, unmerge, stable ids and erasure: the stories of issue 4."""
+"""Merge protection, explain, unmerge, stable ids and erasure: the stories of
+docs/identity.md#merge-protection and #unmerge-and-erasure."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Observability (issue 7): /metrics agrees with the graph, request ids travel, one JSON
+"""Observability (docs/api.md#health-and-operations):
+/metrics agrees with the graph, request ids travel, one JSON
 log line per request, and no token ever reaches a label or a log line."""
 
 from __future__ import annotations

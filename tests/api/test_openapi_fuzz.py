@@ -1,4 +1,4 @@
-"""Every route, fuzzed from its own OpenAPI schema (issue 7, "Fuzzing").
+"""Every route, fuzzed from its own OpenAPI schema (README.md#reliability).
 
 Schemathesis draws requests from the schema the app publishes at /openapi.json; each is
 sent through the suite's app (one driver, the real Neo4j) with working credentials, so

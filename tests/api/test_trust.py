@@ -71,7 +71,8 @@ def test_an_unsigned_claim_the_source_accepts_is_never_where_the_sign_up_lands(a
     loose = service.add_source("loose-web", "web", accept_unsigned=["customer_id"])
     resp = api.client.post(f"/v1/collect/{loose['token']}", json={
         "method": "set", "aliases": ["urn:customer_id:5001"], "cookieId": "sq"})
-    attacker = resp.json()
+    assert resp.status_code == 200, resp.text
+    attacker = api.cluster_of("urn:cookie:sq")["profiles"][0]
     victim = sign_up(api, "5001")
     assert victim["profile_id"] != attacker["profile_id"]
     # The claim links in the everything view (the documented risk of opting in) ...

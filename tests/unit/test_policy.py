@@ -1,4 +1,5 @@
-"""Matching policy (SPEC §3–§4): priorities, block lists and limits, serialisable data."""
+"""Matching policy (docs/identity.md#aliases, #merge-protection):
+priorities, block lists and limits, serialisable data."""
 
 from __future__ import annotations
 

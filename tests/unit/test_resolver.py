@@ -1,4 +1,4 @@
-"""Identity decisions (SPEC §4 steps 1–2, 4 and union by size), given a neighbourhood."""
+"""Identity decisions (docs/identity.md#the-write-algorithm), given a neighbourhood."""
 
 from __future__ import annotations
 
@@ -306,7 +306,7 @@ def test_clusters_equal_connected_components_after_random_writes(seed):
     assert len(world.links) == len(world.cluster) - len(by_id)
 
 
-# -- merge protection (SPEC §4) ---------------------------------------------------------------
+# -- merge protection (docs/identity.md#merge-protection) ------------------------------------------
 
 
 def test_a_second_customer_id_does_not_merge_and_its_weaker_alias_is_dropped():

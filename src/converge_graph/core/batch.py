@@ -54,6 +54,10 @@ class Prepared:
 
     def trust_of(self, urn: str) -> Trust:
         return self.alias_trust.get(urn, self.evidence_trust)
+    # The profile property keys this write may make node properties (None: all of them);
+    # the others live only in properties_json (docs/security.md#input-hygiene-and-limits).
+    promoted: frozenset[str] | None = None
+    event_promoted: frozenset[str] | None = None  # the same for the event's `prop.<key>`
 
 
 @dataclass
@@ -247,7 +251,7 @@ class Overlay:
         if w.profile_properties:
             props, times = self.nb.profile_state.get(profile_id, ({}, {}))
             props, times, changes = props_mod.apply_latest(props, times, w.profile_properties,
-                                                           w.ts)
+                                                           w.ts, w.promoted)
             self.nb.profile_state[profile_id] = (props, times)
             self.changed_props.setdefault(profile_id, {}).update(changes)
         if created or takeover:
@@ -258,7 +262,7 @@ class Overlay:
                 "event_id": w.event_id, "event_name": w.event_name, "method": w.method,
                 "timestamp": w.ts, "received_at": now, "source_id": w.source_id,
                 "properties_json": props_mod.dumps(w.properties), "trust": str(Trust.TRUSTED),
-                **props_mod.event_node_properties(w.properties)}
+                **props_mod.event_node_properties(w.properties, w.event_promoted)}
         for item in w.ignored + ignored:
             kind = item.get("kind")
             if item["alias"] in quarantined_now or kind is not None:

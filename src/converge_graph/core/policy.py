@@ -1,8 +1,9 @@
 """Matching policy: priorities, limits and block lists, kept apart from runtime settings.
 
 A :class:`Policy` is plain data (pydantic), serialisable to JSON and loadable
-from a TOML or JSON file named by ``CVG_POLICY_FILE``. The defaults follow SPEC
-§3–§4 and the junk identifiers seen in PostHog, Segment and RudderStack practice.
+from a TOML or JSON file named by ``CVG_POLICY_FILE``. The defaults follow
+docs/identity.md (#aliases, #merge-protection) and the junk identifiers seen in
+PostHog, Segment and RudderStack practice.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Identity decisions for one write, given the neighbourhood read under lock. Pure.
 
-The cases (docs/identity.md, docs/security.md#the-trust-model), and exactly these branches:
+The cases (docs/identity.md#the-write-algorithm, docs/security.md#the-trust-model), and
+exactly these branches:
 
 1. Browser write: the profile is the oldest holder of the write's cookie alias;
    a new profile when no one holds it yet.
@@ -253,7 +254,8 @@ def decide_protected(
     performer: Holder | None = None,
     evidence: Evidence = TRUSTED,
 ) -> tuple[Decision, list[Alias], list[Refusal]]:
-    """:func:`decide` under the trust rule and merge protection.
+    """:func:`decide` under the trust rule (docs/security.md#the-trust-model) and merge
+    protection (docs/identity.md#merge-protection).
 
     First, an untrusted write joins its browser to at most one established person: every
     alias (and a repeated event) that would join another is refused as a bridge, and the

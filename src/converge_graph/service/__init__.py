@@ -14,7 +14,7 @@ from converge_graph.core.policy import Policy
 from converge_graph.service.admin import Admin
 from converge_graph.service.ingest import Ingest, Write
 from converge_graph.service.reads import Reads
-from converge_graph.service.sources import SCOPES, Sources, utcnow
+from converge_graph.service.sources import SCOPES, AuthCache, Sources, utcnow
 from converge_graph.settings import Settings
 from converge_graph.store.graph import Graph, connect
 
@@ -26,7 +26,7 @@ class Service(Ingest, Sources, Reads, Admin):
         self.graph = graph
         self.settings = settings
         self.policy = policy
-        self._auth_cache: dict[str, tuple[float, dict | None]] = {}
+        self._auth_cache = AuthCache(settings.auth_cache_size)
         # Called after each committed ingest with its results and what it wrote (metrics).
         self.observers: list[Callable[[list[dict[str, Any]], Delta], None]] = []
         # The analysts' cluster query, so API links open Browser on exactly that query.

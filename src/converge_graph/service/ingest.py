@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -28,7 +28,7 @@ from converge_graph.core.batch import (
 from converge_graph.core.ids import new_id
 from converge_graph.core.resolver import RefusalKind
 from converge_graph.core.trust import Trust, signature_ok
-from converge_graph.errors import ConvergeError
+from converge_graph.errors import ConvergeError, InvalidInput
 from converge_graph.models import CollectEvent, WebhookEvent, describe
 from converge_graph.service.sources import utcnow
 from converge_graph.store.locks import lock_members
@@ -107,8 +107,38 @@ class Ingest:
             return None
         return raw.strip()
 
+    def event_time(self, write: Write) -> datetime:
+        """The write's event time, bounded: per key the latest event time wins, so a time
+        far ahead would win forever. A browser (public token) may not claim a time after
+        its request arrived; no source may claim one beyond ``max_future_seconds``."""
+        now = utcnow()
+        if write.timestamp is None:
+            return now
+        if write.source.get("kind") == "web":
+            return min(write.timestamp, now)
+        if write.timestamp > now + timedelta(seconds=self.settings.max_future_seconds):
+            raise InvalidInput(
+                f"timestamp {write.timestamp.isoformat()} is more than "
+                f"{self.settings.max_future_seconds:g} seconds ahead of the server's clock; "
+                "send the time the event happened", field="timestamp")
+        return write.timestamp
+
+    def check_keys(self, write: Write) -> None:
+        limit = self.settings.max_property_keys
+        count = len(write.properties) + len(write.profile_properties)
+        if count > limit:
+            browser = write.cookie_id is not None
+            field = ("properties" if len(write.properties) > len(write.profile_properties)
+                     else "profileProperties" if browser else "profile_properties")
+            raise InvalidInput(
+                f"this write has {count} property keys (properties and profile properties "
+                f"together); at most {limit} are allowed — nest related values in objects",
+                field=field)
+
     def prepare(self, write: Write) -> Prepared:
         """Screen one write's aliases and ids (raises InvalidAlias for a malformed URN)."""
+        self.check_keys(write)
+        ts = self.event_time(write)
         screened = screen(write.aliases, self.policy, self.settings.default_region)
         trusted = write.source.get("kind") != "web"
         alias_trust: dict[str, Trust] = {}
@@ -132,12 +162,15 @@ class Ingest:
         event_id = self.clean_event_id(write.event_id) if stores_event else None
         if stores_event and event_id is None:
             event_id = new_id("evt")
+        event_keys, profile_keys = props_mod.promotable(
+            write.properties, write.profile_properties, self.settings.max_promoted_keys)
         return Prepared(
             source_id=write.source["source_id"], method=write.method,
             event_name=write.event_name, properties=write.properties,
             profile_properties=write.profile_properties, aliases=sorted(aliases),
-            cookie_urn=cookie_urn, event_id=event_id, ts=write.timestamp or utcnow(),
+            cookie_urn=cookie_urn, event_id=event_id, ts=ts,
             ignored=ignored, trusted=trusted, alias_trust=alias_trust,
+            promoted=profile_keys, event_promoted=event_keys,
         )
 
     def _browser_trust(self, write: Write, alias: Alias) -> Trust | None:
@@ -221,7 +254,7 @@ class Ingest:
                 "received_at": now, "source_id": w.source_id,
                 "properties_json": props_mod.dumps(w.properties),
                 "trust": str(w.evidence_trust)},
-             "props": props_mod.event_node_properties(w.properties)}
+             "props": props_mod.event_node_properties(w.properties, w.event_promoted)}
             for eid, w in sorted(first.items())
         ], now)
         known: dict[str, tuple[str, datetime]] = {}

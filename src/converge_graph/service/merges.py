@@ -103,14 +103,38 @@ class Merges:
         return g.write(work)
 
     # -- erasure ----------------------------------------------------------------------
-    def erase(self, cluster_id: str) -> dict[str, int]:
+    def erase(self, cluster_id: str) -> dict[str, Any]:
+        """Erase the person a cluster id names. An id merged away is followed to the live
+        cluster that holds the person now; an id split into several people is not erased
+        (``split_into`` lists them: erase each that is this person); an unknown id is a
+        404. Erasing again deletes nothing (the id stays known, as erased)."""
         g = self.graph
+        for _ in range(5):  # a merge between following the id and locking it: follow again
+            target = self._live(cluster_id)
+            if isinstance(target, list):
+                return {"cluster_id": cluster_id, "split_into": target}
 
-        def work(tx: Tx) -> dict[str, int]:
-            g.lock_clusters(tx, [cluster_id], [], utcnow())
-            return g.tx_rows(tx, Q.erase_cluster, cluster_id=cluster_id)[0]
+            def work(tx: Tx, target: str = target) -> dict[str, int] | None:
+                locked = g.lock_clusters(tx, [target], [], utcnow())["clusters"]
+                if locked and locked[0].get("merged_into"):
+                    return None
+                return g.tx_rows(tx, Q.erase_cluster, cluster_id=target, now=utcnow())[0]
 
-        return g.write(work)
+            counts = g.write(work)
+            if counts is not None:
+                found = {"cluster_id": target, "deleted": counts}
+                return found if target == cluster_id else {**found, "requested": cluster_id}
+        raise InvalidInput(f"cluster {cluster_id} keeps being merged; try again",
+                           field="cluster_id")
+
+    def _live(self, cluster_id: str) -> str | list[str]:
+        node = self.graph.read_cluster_node(cluster_id)
+        if node is None:
+            raise NotFound(f"no cluster {cluster_id}", field="cluster_id")
+        if not node["merged_into"] and not node["split_into"]:
+            return cluster_id
+        live = self.service.successors(cluster_id)
+        return live[0] if len(live) == 1 else live
 
     # -- explain ----------------------------------------------------------------------
     def explain(self, cluster_id: str, from_profile: str, to_profile: str) -> dict[str, Any]:

@@ -210,8 +210,21 @@ class Graph:
         rows = self._rows(self.q[Q.cluster_by_alias], urn=urn, verified=verified)
         return rows[0]["cluster_id"] if rows else None
 
-    def read_cluster(self, cluster_id: str) -> list[dict]:
-        return self._rows(self.q[Q.read_cluster], cluster_id=cluster_id)
+    def read_cluster(self, cluster_id: str, limit: int, after: tuple | None) -> list[dict]:
+        created, pid = after or (None, None)
+        return self._rows(self.q[Q.read_cluster], cluster_id=cluster_id, limit=limit,
+                          after_created=created, after_id=pid)
+
+    def cluster_links_page(self, cluster_id: str, limit: int, after: tuple | None) -> list[dict]:
+        created, src, dst = after or (None, None, None)
+        return self._rows(self.q[Q.cluster_links_page], cluster_id=cluster_id, limit=limit,
+                          after_created=created, after_from=src, after_to=dst)
+
+    def cluster_summary(self, cluster_id: str) -> dict:
+        return self._rows(self.q[Q.cluster_summary], cluster_id=cluster_id)[0]
+
+    def read_cluster_verified(self, cluster_id: str) -> list[dict]:
+        return self._rows(self.q[Q.read_cluster_verified], cluster_id=cluster_id)
 
     def read_cluster_node(self, cluster_id: str) -> dict | None:
         rows = self._rows(self.q[Q.read_cluster_node], cluster_id=cluster_id)
