@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from converge_graph.api import create_app
 from converge_graph.core.policy import Policy
+from converge_graph.core.trust import sign
 from converge_graph.service import Service
 from converge_graph.settings import Settings
 from converge_graph.store.graph import Graph, connect
@@ -106,7 +107,8 @@ def linking_service(clean: Graph, neo4j_settings: Settings) -> Service:
     """Pure alias linking, no merge protection: clusters are the connected components of
     alias co-occurrence, the oracle of the concurrency and differential tests."""
     return Service(clean, neo4j_settings,
-                   Policy(limits={}, default_limit=None, hub_threshold=10**9))
+                   Policy(limits={}, default_limit=None, hub_threshold=10**9,
+                          event_hub_threshold=10**9))
 
 
 @pytest.fixture(scope="session")
@@ -155,6 +157,10 @@ class Api:
         assert list(reply) == ["cookie_id"], reply
         assert len(self.committed) > before, "a 200 from /v1/collect committed nothing"
         return {**self.committed[-1][-1], **reply}
+
+    def sign(self, urn: str) -> str:
+        """What the shop's backend gives the page for a strong id (docs/security.md)."""
+        return sign(self.web["signing_secret"], urn)
 
     def get(self, path: str, expect: int = 200, **params: Any) -> dict:
         resp = self.client.get(path, headers=self.read, params=params)

@@ -152,6 +152,11 @@ class CollectEvent(_Write):
     timestamp: AwareDatetime | None = None
     analytics: Literal["granted", "denied"] | None = None
     marketing: Literal["granted", "denied"] | None = None
+    signatures: dict[str, Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]] = Field(
+        default_factory=dict, max_length=10,
+        description="alias URN -> hex HMAC-SHA256 of that URN with the web source's signing "
+                    "secret, computed by the shop's backend (docs/security.md); strong ids "
+                    "such as urn:customer_id:… count from the browser only when signed")
 
     _epoch_ts = field_validator("timestamp", mode="before")(
         lambda _cls, v: _epoch_seconds(v))
@@ -222,6 +227,8 @@ class LinkPublic(BaseModel):
     reason: str
     event_id: str | None
     created_at: datetime
+    trust: Literal["trusted", "signed", "claim"] = Field(
+        "trusted", description="where the evidence came from (docs/security.md)")
 
 
 class ClusterPublic(BaseModel):

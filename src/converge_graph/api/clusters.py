@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -25,9 +25,19 @@ def browser_url(service, cluster_id: str) -> str:
 
 
 @router.get("/v1/clusters/lookup", response_model=ClusterPublic, response_model_by_alias=True)
-async def lookup(alias: Annotated[str, Query(description="urn:<type>:<value>")],
-                 service: ServiceDep, limit: PageLimit = 100, after: After = None) -> dict:
+async def lookup(
+    alias: Annotated[str, Query(description="urn:<type>:<value>")], service: ServiceDep,
+    limit: PageLimit = 100, after: After = None,
+    trust: Annotated[Literal["all", "verified"], Query(
+        description="all: every link (analytics); verified: only trusted or signed evidence, "
+                    "what a page may be personalised with (docs/security.md#verified-reads)")
+    ] = "all",
+) -> dict:
     """The cluster holding an alias (normalised first, like a write)."""
+    if trust == "verified":
+        body = await run_in_threadpool(service.verified_lookup, alias)
+        body["browser_url"] = browser_url(service, body["cluster_id"])
+        return body
     cluster_id = await run_in_threadpool(service.lookup, alias)
     return await _cluster(service, cluster_id, limit, after)
 

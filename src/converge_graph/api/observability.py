@@ -55,6 +55,8 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 request_id_var: ContextVar[str | None] = ContextVar("cvg_request_id", default=None)
 access_log = logging.getLogger("converge_graph.access")
+trust_log = logging.getLogger("converge_graph.trust")
+TRUST_KINDS = ("unsigned_alias", "refused_bridge", "event_hub")
 
 
 class Metrics:
@@ -72,6 +74,9 @@ class Metrics:
                                       "limit instead of merging", registry=r)
         self.quarantined_aliases = Counter("quarantined_aliases", "Aliases put in "
                                            "quarantine as hubs", registry=r)
+        self.trust_refusals = Counter("trust_refusals", "Browser evidence refused by the "
+                                      "trust model (docs/security.md): unsigned_alias, "
+                                      "refused_bridge, event_hub", ["kind"], registry=r)
         self.cors_refused = Counter("cors_refused", "Browser calls refused because their "
                                     "Origin is not allowed by the web datasource", registry=r)
         self.neo4j_errors = Counter("neo4j_errors", "Requests that failed because Neo4j "
@@ -91,6 +96,12 @@ class Metrics:
         self.merges.inc(len(delta.links))
         self.refused_merges.inc(refused)
         self.quarantined_aliases.inc(len(delta.quarantined))
+        for conflict in delta.conflicts:
+            if conflict["kind"] in TRUST_KINDS:
+                self.trust_refusals.labels(conflict["kind"]).inc()
+                trust_log.warning("trust refusal", extra={
+                    "kind": conflict["kind"], "alias": conflict["alias"],
+                    "source_id": conflict["source_id"], "event_id": conflict["event_id"]})
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -57,6 +57,8 @@ def source_view(source: dict, base: str) -> dict:
     view = {"source_id": source["source_id"], "name": source["name"], "kind": source["kind"],
             "token": source["token"]}
     if source["kind"] == "web":
+        view["signing_secret"] = source["signing_secret"]
+        view["accept_unsigned"] = source.get("accept_unsigned") or []
         view["origins"] = source.get("origins") or []
         view["collect_url"] = f"{base}/v1/collect/{source['token']}"
         view["snippet"] = snippet(base, source["token"])
@@ -115,10 +117,17 @@ def sources_add(
         help="web: a site allowed to call, scheme://host[:port] (repeatable); "
              "none: any site")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    accept_unsigned: Annotated[list[str] | None, typer.Option(
+        "--accept-unsigned", help="web only: accept this strong alias type (e.g. user_id) "
+        "unsigned from the browser, as a claim — a hostile page can then send anyone's; "
+        "see docs/security.md")] = None,
 ) -> None:
-    """Create a datasource and print its token (shown once) and ready URLs."""
+    """Create a datasource and print its token and, for web, its signing secret (both
+    shown once) and ready URLs."""
+    if accept_unsigned and kind.value != "web":
+        raise typer.BadParameter("--accept-unsigned applies to web sources only")
     with opened() as service:
-        view = source_view(service.add_source(name, kind.value, origin or []),
+        view = source_view(service.add_source(name, kind.value, origin or [], accept_unsigned),
                            base_url(service.settings))
     if as_json:
         typer.echo(json.dumps(view))

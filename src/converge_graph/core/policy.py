@@ -70,6 +70,9 @@ class Policy(BaseModel):
     # An alias held by this many profiles is a hub (a shared tablet, a cached id): it is
     # quarantined and links nothing more.
     hub_threshold: int = 50
+    # One event id (an order reported by the browser and the backend) joins at most this
+    # many more profiles to its performer; later repeats are stored but link nothing.
+    event_hub_threshold: int = 5
 
     def limit(self, alias_type: str) -> int | None:
         value = self.limits.get(alias_type, self.default_limit)

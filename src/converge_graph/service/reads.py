@@ -70,6 +70,47 @@ class Reads:
             raise NotFound(f"no profile holds the alias {urn}", field="alias")
         return cluster_id
 
+    def verified_lookup(self, raw_urn: str) -> dict[str, Any]:
+        """The person an alias names, following only vouched evidence (trusted or signed;
+        a browser's own cookie counts): what a shop may personalise a page with
+        (docs/security.md#verified-reads). Claims by browsers are left out. One page: the
+        verified part of a cluster is what one person's devices make."""
+        urn = self.normalise_urn(raw_urn)
+        cluster_id = self.graph.cluster_by_alias(urn, verified=True)
+        rows = self.graph.read_cluster_verified(cluster_id) if cluster_id else []
+        start = {r["profile"]["profile_id"] for r in rows if urn in r["vouched_aliases"]}
+        if not cluster_id or not start:
+            raise NotFound(f"no profile holds the alias {urn} on verified evidence",
+                           field="alias")
+        neighbours: dict[str, set[str]] = {}
+        for row in rows:
+            for link in row["links"]:
+                if link["trust"] != "claim":
+                    neighbours.setdefault(link["from"], set()).add(link["to"])
+                    neighbours.setdefault(link["to"], set()).add(link["from"])
+        reached, pending = set(start), list(start)
+        while pending:
+            for other in neighbours.get(pending.pop(), ()):
+                if other not in reached:
+                    reached.add(other)
+                    pending.append(other)
+        kept = [{**r, "aliases": r["vouched_aliases"]}
+                for r in rows if r["profile"]["profile_id"] in reached]
+        links = sorted((k for r in kept for k in r["links"] if k["trust"] != "claim"),
+                       key=lambda k: (k["created_at"], k["from"], k["to"]))
+        firsts = [r["first_seen"] for r in kept if r["first_seen"]]
+        lasts = [r["last_seen"] for r in kept if r["last_seen"]]
+        return {
+            "cluster_id": cluster_id, "profiles": [_profile_public(r) for r in kept],
+            "aliases": sorted({a for r in kept for a in r["aliases"]}), "links": links,
+            "merged_properties": props_mod.merged_view([
+                (props_mod.loads(r["profile"]["properties_json"]),
+                 props_mod.loads(r["profile"]["property_ts_json"])) for r in kept]),
+            "event_count": sum(r["events"] for r in kept),
+            "first_seen": min(firsts, default=None), "last_seen": max(lasts, default=None),
+            "profile_count": len(kept), "link_count": len(links), "next": None,
+        }
+
     def cluster(self, cluster_id: str, limit: int = CLUSTER_PAGE,
                 after: str | None = None) -> dict[str, Any]:
         """A page of a cluster: at most ``limit`` profiles and ``limit`` links (``next``

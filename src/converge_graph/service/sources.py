@@ -91,19 +91,27 @@ class Sources:
             raise Forbidden(f"this route needs a key with scope '{scope}'")
 
     # -- datasources and keys ---------------------------------------------------------
-    def add_source(self, name: str, kind: str, origins: list[str] | tuple[str, ...] = ()) -> dict:
-        """A new datasource and its token (returned once). ``origins``: the sites a web
-        source's pages may call from; none means any (docs/api.md, POST /v1/collect)."""
+    def add_source(self, name: str, kind: str, origins: list[str] | tuple[str, ...] = (),
+                   accept_unsigned: list[str] | None = None) -> dict:
+        """A new datasource and its token; a web source also gets its signing secret. Both
+        are returned only here (docs/security.md#what-each-token-can-and-cannot-do).
+        ``origins``: the sites a web source's pages may call from; none means any
+        (docs/api.md, POST /v1/collect)."""
         if origins and kind != "web":
             raise InvalidInput("--origin is for web datasources (browsers send Origin); "
                                "drop it or use --kind web", field="origin")
         listed = _unique(normalise_origin(o, "--origin") for o in origins)
         token = new_secret("cvg_web" if kind == "web" else "cvg_hook")
+        signing_secret = new_secret("cvg_sign") if kind == "web" else None
         row = self.graph.create_datasource(
             source_id=new_id("src"), name=name, kind=kind, token_hash=secret_hash(token),
-            now=utcnow(), origins=listed or None,
+            now=utcnow(), origins=listed or None, signing_secret=signing_secret,
+            accept_unsigned=sorted(set(accept_unsigned)) if accept_unsigned else None,
         )
-        return {**row, "token": token}
+        shown = {**row, "token": token}
+        if signing_secret:
+            shown["signing_secret"] = signing_secret
+        return shown
 
     def edit_origins(self, name: str, add: list[str] | tuple[str, ...] = (),
                      remove: list[str] | tuple[str, ...] = ()) -> dict:

@@ -133,7 +133,8 @@ class Graph:
         now: datetime, unlimited: list[str] | None = None, state_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         """Lock clusters; return ``clusters``, ``members``, and under the same locks the
-        limited aliases each cluster holds (``urns``) and profile property ``states``."""
+        limited aliases each cluster holds (``urns``), whether vouched evidence
+        ``established`` it, and profile property ``states``."""
         record = tx.run(
             self.q[Q.lock_clusters], cluster_ids=cluster_ids, profile_ids=profile_ids, now=now,
             unlimited=unlimited or [], state_ids=state_ids or [],
@@ -141,6 +142,7 @@ class Graph:
         return {
             "clusters": native(record["clusters"]), "members": record["members"],
             "urns": {r["cluster_id"]: set(r["urns"]) for r in record["urns"]},
+            "established": {r["cluster_id"]: r["established"] for r in record["urns"]},
             "states": {r["profile_id"]: r for r in record["states"]},
         }
 
@@ -204,8 +206,8 @@ class Graph:
         return rows[0] if rows else None
 
     # -- reads ------------------------------------------------------------------------
-    def cluster_by_alias(self, urn: str) -> str | None:
-        rows = self._rows(self.q[Q.cluster_by_alias], urn=urn)
+    def cluster_by_alias(self, urn: str, verified: bool = False) -> str | None:
+        rows = self._rows(self.q[Q.cluster_by_alias], urn=urn, verified=verified)
         return rows[0]["cluster_id"] if rows else None
 
     def read_cluster(self, cluster_id: str, limit: int, after: tuple | None) -> list[dict]:
@@ -220,6 +222,9 @@ class Graph:
 
     def cluster_summary(self, cluster_id: str) -> dict:
         return self._rows(self.q[Q.cluster_summary], cluster_id=cluster_id)[0]
+
+    def read_cluster_verified(self, cluster_id: str) -> list[dict]:
+        return self._rows(self.q[Q.read_cluster_verified], cluster_id=cluster_id)
 
     def read_cluster_node(self, cluster_id: str) -> dict | None:
         rows = self._rows(self.q[Q.read_cluster_node], cluster_id=cluster_id)

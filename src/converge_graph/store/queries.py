@@ -40,6 +40,7 @@ class Q(StrEnum):
     read_batch = "read_batch"
     read_cluster = "read_cluster"
     read_cluster_node = "read_cluster_node"
+    read_cluster_verified = "read_cluster_verified"
     read_event = "read_event"
     read_profile = "read_profile"
     readiness = "readiness"
