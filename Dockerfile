@@ -13,8 +13,11 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY cypher ./cypher
-RUN pip install . && useradd --system --uid 10001 cvg
+RUN pip install . && useradd --system --uid 10001 --create-home cvg
 USER cvg
+# `docker compose exec api converge-graph bootstrap` keeps the demo credentials here (the
+# image has no local Neo4j: NEO4J_* from docker-compose.yml point at the neo4j service).
+ENV CVG_LOCAL_NEO4J_HOME=/home/cvg/converge-graph
 
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \

@@ -25,7 +25,8 @@ TEST_PAGECACHE ?= 512m
 PYTEST_ARGS    ?=
 
 RUN_ENV = NEO4J_URI=bolt://127.0.0.1:$(BOLT_PORT) NEO4J_USER=neo4j \
-	NEO4J_PASSWORD="$$($(NEO4J) password --home $(RUN_HOME))"
+	NEO4J_PASSWORD="$$($(NEO4J) password --home $(RUN_HOME))" \
+	CVG_LOCAL_NEO4J_HOME="$(abspath $(RUN_HOME))"
 
 .PHONY: help venv neo4j-fetch neo4j run stop test lint bench soak compose-validator
 
@@ -61,6 +62,8 @@ run: venv neo4j
 	echo "Bolt           $$NEO4J_URI" && \
 	echo "Neo4j login    user neo4j, password $$NEO4J_PASSWORD" && \
 	echo "API docs       http://127.0.0.1:8000/docs" && \
+	echo "CLI            source .venv/bin/activate, then converge-graph --help (in another" && \
+	echo "               terminal; it finds this Neo4j and its password by itself)" && \
 	echo "(Ctrl-C stops the API; 'make stop' stops Neo4j)" && \
 	echo && \
 	CVG_DEMO=true exec $(BIN)/converge-graph serve

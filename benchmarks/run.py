@@ -59,7 +59,9 @@ from quality import naive_components, pairwise  # noqa: E402
 from report import print_table, write_json, write_plot  # noqa: E402
 
 console = Console()
-PHASES = ("batch", "single", "import", "ceiling", "lookup", "deliveries", "profile")
+PHASES = ("batch", "single", "import", "ceiling", "lookup", "deliveries", "profile",
+          "segment")
+SEGMENT_BATCH = 100  # what segment-analytics-python sends at most per request
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -174,6 +176,70 @@ def phase_batch(ctx: dict, items: list[Item]) -> dict[str, Any]:
            "quality": quality_of(ctx["driver"], items, results)}
     ctx["census"] = census(ctx["driver"])
     out["census"] = ctx["census"].as_dict()
+    return out
+
+
+def as_segment(item: Item) -> dict[str, Any] | None:
+    """The item as a server library's Segment message: ``customer_id`` as userId, the
+    cookie as anonymousId, email and phone in ``context.traits``; checkout and cart
+    tokens have no Segment field. None when neither id is left (Segment needs one)."""
+    body = as_webhook(item)
+    ids: dict[str, str] = {}
+    traits: dict[str, str] = {}
+    for urn in body.get("aliases", []):
+        kind, _, value = urn.removeprefix("urn:").partition(":")
+        if kind == "customer_id":
+            ids["userId"] = value
+        elif kind == "cookie":
+            ids["anonymousId"] = value
+        elif kind in ("email", "phone"):
+            traits[kind] = value
+    if not ids:
+        return None
+    message: dict[str, Any] = {**ids, "timestamp": body["timestamp"],
+                               "context": {"traits": traits}}
+    if body.get("method") == "set":
+        message.update(type="identify", traits=body.get("profile_properties", {}))
+    else:
+        message.update(type="track", event=body["event_name"],
+                       properties=body.get("properties", {}))
+    if body.get("event_id"):
+        message["messageId"] = body["event_id"]
+    return message
+
+
+def phase_segment(ctx: dict, items: list[Item]) -> dict[str, Any]:
+    """``POST /v1/batch`` with 100-message batches beside the native batch route with
+    100-event batches of the same items, each on an empty graph."""
+    kept = [(i, m) for i in items if (m := as_segment(i)) is not None]
+    out: dict[str, Any] = {"events": len(kept), "not_expressible": len(items) - len(kept),
+                           "batch": SEGMENT_BATCH}
+    api, creds = ctx["api"], ctx["creds"]
+    auth = (creds.hook, "")
+    waits: list[float] = []
+    rejected = failed = 0
+    with httpx.Client(timeout=600, auth=auth) as client:
+        started = time.perf_counter()
+        for n in range(0, len(kept), SEGMENT_BATCH):
+            batch = [m for _, m in kept[n:n + SEGMENT_BATCH]]
+            t0 = time.perf_counter()
+            resp = client.post(f"{api.base}/v1/batch", json={"batch": batch})
+            waits.append(time.perf_counter() - t0)
+            failed += resp.status_code != 200
+            rejected += len(resp.json().get("rejected", [])) if resp.status_code == 200 else 0
+        seconds = time.perf_counter() - started
+    out["segment"] = {"seconds": round(seconds, 2),
+                      "events_per_s": round(len(kept) / seconds, 1),
+                      "request_latency": latency(waits), "failed_requests": failed,
+                      "rejected_messages": rejected, "graph": graph_counts(ctx["driver"])}
+    wipe(ctx["driver"])
+    ctx["creds"] = provision(ctx["target"])
+    results, seconds, waits = ingest_batches(api, ctx["creds"], [as_webhook(i) for i, _ in kept],
+                                             SEGMENT_BATCH)
+    out["native"] = {"seconds": round(seconds, 2),
+                     "events_per_s": round(len(kept) / seconds, 1),
+                     "request_latency": latency(waits), "errors": errors_of(results)}
+    out["events_per_s"] = out["segment"]["events_per_s"]
     return out
 
 
@@ -381,6 +447,8 @@ def main() -> None:
                 result = phase_import(ctx, stream)
             elif phase == "ceiling":
                 result = phase_ceiling(ctx, len(stream))
+            elif phase == "segment":
+                result = phase_segment(ctx, stream)
             elif phase == "lookup":
                 result = phase_lookup(ctx, sizes, args.lookups)
             elif phase == "deliveries":

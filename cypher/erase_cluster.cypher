@@ -1,7 +1,8 @@
 // Right to be forgotten: deletes a cluster's profiles, their events, their SAME_AS and
-// HAS_ALIAS edges, the aliases no one else holds, the conflicts that name any of these,
-// and the cluster node. Idempotent: a second run deletes nothing.
-// params: $cluster_id
+// HAS_ALIAS edges, the aliases no one else holds and the conflicts that name any of these.
+// The cluster node stays as a tombstone (its id, size 0, erased_at: nothing personal) so
+// that erasing again answers "already erased" (deletes nothing) and an unknown id 404.
+// params: $cluster_id, $now
 // returns: profiles, events, aliases, conflicts (counts deleted)
 OPTIONAL MATCH (p:Profile {cluster_id: $cluster_id})
 WITH collect(p) AS profiles
@@ -41,7 +42,7 @@ CALL (urns, conflict_urns) {
 }
 CALL () {
   OPTIONAL MATCH (c:Cluster {cluster_id: $cluster_id})
-  DELETE c
+  SET c.size = 0, c.erased_at = coalesce(c.erased_at, $now)
   RETURN count(c) AS clusters
 }
 RETURN deleted_profiles AS profiles, events, deleted_aliases AS aliases, conflicts

@@ -1,6 +1,9 @@
-// The datasource whose token hashes to $token_hash (an index seek on token_hash).
+// The datasource whose token hashes to $token_hash (an index seek on token_hash), with
+// what verifying a browser's signed aliases needs.
 // params: $token_hash
-// returns: source_id, name, kind, token_hash, origins (an empty list when never set)
+// returns: source_id, name, kind, token_hash, origins (an empty list when never set),
+//          signing_secret, accept_unsigned
 MATCH (d:Datasource {token_hash: $token_hash})
 RETURN d.source_id AS source_id, d.name AS name, d.kind AS kind, d.token_hash AS token_hash,
-       coalesce(d.origins, []) AS origins
+       coalesce(d.origins, []) AS origins, d.signing_secret AS signing_secret,
+       coalesce(d.accept_unsigned, []) AS accept_unsigned

@@ -2,13 +2,16 @@
 // under those locks, the cluster of each profile involved in the write. A profile
 // whose cluster is not among the locked ones means a concurrent merge: lock again.
 // Also reads, under the same locks, what merge protection and "latest wins" need: the
-// aliases each locked cluster holds (except unlimited types such as cookies), and the
-// stored properties of the given profiles.
+// aliases each locked cluster holds (except unlimited types such as cookies), whether
+// vouched evidence established it (an alias attached by a trusted or signed write; a
+// missing trust predates the model and counts as trusted), and the stored properties
+// of the given profiles.
 // params: $cluster_ids (sorted list), $profile_ids (list), $now (datetime),
 //         $unlimited (alias types to leave out), $state_ids (profile ids whose properties
 //         to read; empty when the writes set none)
 // returns: clusters (list of {cluster_id, size, created_at, merged_into}),
-//          members (list of {profile_id, cluster_id}), urns (list of {cluster_id, urns}),
+//          members (list of {profile_id, cluster_id}),
+//          urns (list of {cluster_id, urns, established}),
 //          states (list of {profile_id, properties_json, property_ts_json})
 CALL () {
   UNWIND $cluster_ids AS cid
@@ -24,11 +27,13 @@ CALL () {
 CALL () {
   UNWIND $cluster_ids AS cid
   CALL (cid) {
-    MATCH (p:Profile {cluster_id: cid})-[:HAS_ALIAS]->(a:Alias)
-    WHERE NOT a.type IN $unlimited
-    RETURN collect(DISTINCT a.urn) AS held
+    OPTIONAL MATCH (p:Profile {cluster_id: cid})-[r:HAS_ALIAS]->(a:Alias)
+    RETURN collect(DISTINCT CASE WHEN NOT a.type IN $unlimited THEN a.urn END) AS held,
+           count(CASE WHEN r IS NOT NULL AND coalesce(r.trust, 'trusted') <> 'claim'
+                      THEN 1 END) > 0
+             AS established
   }
-  RETURN collect({cluster_id: cid, urns: held}) AS urns
+  RETURN collect({cluster_id: cid, urns: held, established: established}) AS urns
 }
 CALL () {
   UNWIND $state_ids AS pid

@@ -7,11 +7,13 @@
 //    batch created it and who performed the original.
 // params: $aliases (list of {urn, type, value}, sorted by urn), $now (datetime),
 //         $events (list of {event_id, fields: {event_name, method, timestamp, received_at,
-//         source_id, properties_json}, props: map of `prop.<key>` scalars}, sorted by
-//         event_id; for an id sent twice, the first write's)
+//         source_id, properties_json, trust}, props: map of `prop.<key>` scalars}, sorted
+//         by event_id; for an id sent twice, the first write's; trust 'trusted' | 'claim')
 // returns: aliases (list of {urn, quarantined, link_blocked, holders: [{profile_id,
-//          cluster_id, created_at}]}), events (list of {event_id, created, link_blocked,
-//          performer: {profile_id, cluster_id, created_at} or null})
+//          cluster_id, created_at, trust}]}), events (list of {event_id, created,
+//          link_blocked, trust, shared_links, source_id, performer: {profile_id, cluster_id,
+//          created_at} or null}); a trust missing from older data reads as 'trusted'
+//          (docs/security.md#the-trust-model)
 CALL () {
   UNWIND $aliases AS row
   MERGE (a:Alias {urn: row.urn})
@@ -20,8 +22,9 @@ CALL () {
   RETURN collect({
     urn: a.urn, quarantined: coalesce(a.quarantined, false),
     link_blocked: coalesce(a.link_blocked, false),
-    holders: [(p:Profile)-[:HAS_ALIAS]->(a) |
-      {profile_id: p.profile_id, cluster_id: p.cluster_id, created_at: p.created_at}]
+    holders: [(p:Profile)-[r:HAS_ALIAS]->(a) |
+      {profile_id: p.profile_id, cluster_id: p.cluster_id, created_at: p.created_at,
+       trust: coalesce(r.trust, 'trusted')}]
   }) AS aliases
 }
 CALL () {
@@ -34,6 +37,8 @@ CALL () {
   OPTIONAL MATCH (q:Profile)-[:PERFORMED]->(e)
   RETURN collect({
     event_id: ev.event_id, created: created, link_blocked: coalesce(e.link_blocked, false),
+    trust: coalesce(e.trust, 'trusted'), shared_links: coalesce(e.shared_links, 0),
+    source_id: e.source_id,
     performer: CASE WHEN q IS NULL THEN null
                     ELSE {profile_id: q.profile_id, cluster_id: q.cluster_id,
                           created_at: q.created_at} END

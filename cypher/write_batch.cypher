@@ -6,10 +6,13 @@
 //   $profiles    [{profile_id, cluster_id, created_at}]          new profiles, final cluster
 //   $clusters    [{cluster_id, size, created_at, merged_into, merged_at}]  sizes; merged ids
 //   $relabels    [{from, to}]                  existing profiles of merged-away clusters
-//   $links       [{from, to, via, reason, event_id, created_at}]   SAME_AS with evidence
-//   $attachments [{profile_id, urn, first, last}]                  HAS_ALIAS, event times
+//   $links       [{from, to, via, reason, event_id, created_at, trust}]  SAME_AS, evidence
+//   $attachments [{profile_id, urn, first, last, trust}]   HAS_ALIAS, event times, trust
+//                 (trust: 'trusted' | 'signed' | 'claim', docs/security.md#the-trust-model)
 //   $properties  [{profile_id, node_props, properties_json, property_ts_json}]
-//   $events      [{event_id, dups, dup_sources, performer, source_id}]
+//   $events      [{event_id, dups, dup_sources, performer, source_id, shared_links,
+//                  replace}]  replace: a trusted write's full event properties taking
+//                  over an event a browser stored first (its performer and source too)
 //   $quarantined [urn]                          aliases that just became hubs
 //   $conflicts   [{conflict_id, kind, alias, reason, event_id, source_id, profile_id,
 //                  created_at}]                 refused merges and quarantines, for review
@@ -35,14 +38,15 @@ CALL () {
   UNWIND $links AS link
   MATCH (p:Profile {profile_id: link.from}), (q:Profile {profile_id: link.to})
   CREATE (p)-[:SAME_AS {via: link.via, reason: link.reason, event_id: link.event_id,
-                        created_at: link.created_at}]->(q)
+                        created_at: link.created_at, trust: link.trust}]->(q)
 }
 CALL () {
   UNWIND $attachments AS row
   MATCH (p:Profile {profile_id: row.profile_id}), (a:Alias {urn: row.urn})
   MERGE (p)-[r:HAS_ALIAS]->(a)
     ON CREATE SET r.first_seen = row.first, r.last_seen = row.last
-  SET r.first_seen = CASE WHEN row.first < r.first_seen THEN row.first ELSE r.first_seen END,
+  SET r.trust = row.trust,
+      r.first_seen = CASE WHEN row.first < r.first_seen THEN row.first ELSE r.first_seen END,
       r.last_seen = CASE WHEN row.last > r.last_seen THEN row.last ELSE r.last_seen END
 }
 CALL () {
@@ -53,8 +57,23 @@ CALL () {
 }
 CALL () {
   UNWIND $events AS row
+  WITH row WHERE row.replace IS NOT NULL
   MATCH (e:Event {event_id: row.event_id})
-  SET e.duplicates = CASE WHEN row.dups > 0 THEN coalesce(e.duplicates, 0) + row.dups
+  OPTIONAL MATCH (e)<-[r:PERFORMED]-()
+  DELETE r
+  WITH DISTINCT e, row
+  OPTIONAL MATCH (e)-[f:FROM]->()
+  DELETE f
+  WITH DISTINCT e, row, e {.duplicates, .duplicate_sources, .link_blocked} AS kept
+  SET e = row.replace
+  SET e += kept
+}
+CALL () {
+  UNWIND $events AS row
+  MATCH (e:Event {event_id: row.event_id})
+  SET e.shared_links = CASE WHEN row.shared_links > 0 THEN row.shared_links
+                            ELSE e.shared_links END,
+      e.duplicates = CASE WHEN row.dups > 0 THEN coalesce(e.duplicates, 0) + row.dups
                           ELSE e.duplicates END,
       e.duplicate_sources = CASE WHEN row.dups > 0
                                  THEN coalesce(e.duplicate_sources, []) + row.dup_sources

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from converge_graph.api import create_app
 from converge_graph.core.policy import Policy
+from converge_graph.core.trust import sign
 from converge_graph.service import Service
 from converge_graph.settings import Settings
 from converge_graph.store.graph import Graph, connect
@@ -106,7 +107,8 @@ def linking_service(clean: Graph, neo4j_settings: Settings) -> Service:
     """Pure alias linking, no merge protection: clusters are the connected components of
     alias co-occurrence, the oracle of the concurrency and differential tests."""
     return Service(clean, neo4j_settings,
-                   Policy(limits={}, default_limit=None, hub_threshold=10**9))
+                   Policy(limits={}, default_limit=None, hub_threshold=10**9,
+                          event_hub_threshold=10**9))
 
 
 @pytest.fixture(scope="session")
@@ -129,6 +131,9 @@ class Api:
     read_key: str
     admin_key: str
     cookies_sent: list[str] = field(default_factory=list)
+    # Every committed batch's results, as the service's ingest observers see them: what the
+    # operator knows about a browser write, which the browser itself is never told.
+    committed: list[list[dict[str, Any]]] = field(default_factory=list)
 
     @property
     def read(self) -> dict[str, str]:
@@ -140,13 +145,25 @@ class Api:
         return resp.json()
 
     def collect(self, body: Any, cookie: str | None = None, expect: int = 200) -> dict:
+        """The browser's reply (asserted to be only its cookie id) with, for the test to
+        check, the write's result as the service committed it (never sent to the browser)."""
         self.client.cookies.clear()
         payload = dict(body)
         if cookie is not None:
             payload["cookieId"] = cookie
+        before = len(self.committed)
         resp = self.client.post(f"/v1/collect/{self.web['token']}", json=payload)
         assert resp.status_code == expect, resp.text
-        return resp.json()
+        reply = resp.json()
+        if expect != 200:
+            return reply
+        assert list(reply) == ["cookie_id"], reply
+        assert len(self.committed) > before, "a 200 from /v1/collect committed nothing"
+        return {**self.committed[-1][-1], **reply}
+
+    def sign(self, urn: str) -> str:
+        """What the shop's backend gives the page for a strong id (docs/security.md)."""
+        return sign(self.web["signing_secret"], urn)
 
     def get(self, path: str, expect: int = 200, **params: Any) -> dict:
         resp = self.client.get(path, headers=self.read, params=params)
@@ -167,7 +184,15 @@ def api(app_client: TestClient, driver: neo4j.Driver) -> Api:
     service._auth_cache.clear()
     web = service.add_source("shop-web", "web")
     hook = service.add_source("shop-backend", "webhook")
-    return Api(
+    made = Api(
         client=app_client, driver=driver, web=web, hook=hook,
         read_key=service.add_key("read")["key"], admin_key=service.add_key("admin")["key"],
     )
+
+    def record(results: list[dict[str, Any]], _delta: Any) -> None:
+        made.committed.append(results)
+
+    record.api_fixture = True  # type: ignore[attr-defined]
+    service.observers[:] = [o for o in service.observers if not hasattr(o, "api_fixture")]
+    service.observers.append(record)
+    return made

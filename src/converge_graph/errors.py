@@ -6,7 +6,6 @@
     ├── Unauthorized (401)        unknown or missing token or key
     ├── Forbidden (403)           a key of the wrong scope
     ├── NotFound (404)            unknown cluster, profile or event id
-    ├── TooLarge (413)            a body beyond the limits of SPEC §7
     ├── QueryFileError            a cypher/*.cypher file is missing or empty (start-up)
     └── DatabaseUnavailable (503) Neo4j cannot be reached; translated from driver
                                   errors in ``store.graph`` and nowhere else
@@ -54,10 +53,6 @@ class NotFound(ConvergeError):
     status = 404
     code = "not_found"
 
-
-class TooLarge(ConvergeError):
-    status = 413
-    code = "too_large"
 
 
 class QueryFileError(ConvergeError):

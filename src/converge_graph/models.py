@@ -1,4 +1,4 @@
-"""Request and response models: the API's contract (SPEC §5)."""
+"""Request and response models: the API's contract (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,15 @@ def _checked_properties(value: dict[str, Any], info: ValidationInfo) -> dict[str
     return value
 
 
+def _checked_text(value: str) -> str:
+    _check_text(value, "the text")
+    return value
+
+
 Properties = Annotated[dict[str, Any], AfterValidator(_checked_properties)]
+# Every string a write carries is checked, aliases included: one unencodable string would
+# otherwise fail the whole group-committed transaction it shares with other requests.
+Text = Annotated[str, AfterValidator(_checked_text)]
 EventId = str | int | None
 
 
@@ -107,18 +115,24 @@ class WebhookEvent(_Write):
 
     # method first: the event_name check below reads it.
     method: Literal["track", "forward", "set"] = "track"
-    event_name: str | None = Field(None, min_length=1, max_length=256, validate_default=True)
+    event_name: Text | None = Field(None, min_length=1, max_length=256, validate_default=True)
     properties: Properties = Field(default_factory=dict)
     profile_properties: Properties = Field(default_factory=dict)
     event_id: EventId = Field(None, description="Deduplication key, unique across datasources")
-    aliases: list[str] = Field(default_factory=list, description="urn:<type>:<value> strings")
+    aliases: list[Text] = Field(default_factory=list, description="urn:<type>:<value> strings")
     timestamp: AwareDatetime | None = Field(
         None, description="ISO 8601 with a zone, or UTC epoch seconds"
     )
 
-    _epoch_ts = field_validator("timestamp", mode="before")(
-        lambda cls, v: _epoch_seconds(v))
-    _utc_ts = field_validator("timestamp")(lambda cls, v: _utc(v))
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _epoch_ts(cls, value: Any) -> Any:
+        return _epoch_seconds(value)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc_ts(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
 
     @field_validator("event_name")
     @classmethod
@@ -135,19 +149,30 @@ class CollectEvent(_Write):
     """One browser call, exactly the seed's JavaScript shape."""
 
     method: Literal["track", "forward", "set", "consent"] = "track"
-    eventName: str | None = Field(None, min_length=1, max_length=256, validate_default=True)
+    eventName: Text | None = Field(None, min_length=1, max_length=256, validate_default=True)
     properties: Properties = Field(default_factory=dict)
     profileProperties: Properties = Field(default_factory=dict)
     eventID: EventId = None
-    aliases: list[str] = Field(default_factory=list)
+    aliases: list[Text] = Field(default_factory=list)
     cookieId: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.\-]+$")
     timestamp: AwareDatetime | None = None
     analytics: Literal["granted", "denied"] | None = None
     marketing: Literal["granted", "denied"] | None = None
+    signatures: dict[str, Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]] = Field(
+        default_factory=dict, max_length=10,
+        description="alias URN -> hex HMAC-SHA256 of that URN with the web source's signing "
+                    "secret, computed by the shop's backend (docs/security.md); strong ids "
+                    "such as urn:customer_id:… count from the browser only when signed")
 
-    _epoch_ts = field_validator("timestamp", mode="before")(
-        lambda cls, v: _epoch_seconds(v))
-    _utc_ts = field_validator("timestamp")(lambda cls, v: _utc(v))
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _epoch_ts(cls, value: Any) -> Any:
+        return _epoch_seconds(value)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc_ts(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
 
     @field_validator("eventName")
     @classmethod
@@ -184,7 +209,12 @@ class WriteResult(BaseModel):
     ignored_aliases: list[IgnoredAlias]
 
 
-class CollectResult(WriteResult):
+class CollectResult(BaseModel):
+    """The browser's answer: only its own id. The web token is public, so anything more
+    (cluster or profile ids, dedup, why an alias was ignored) would tell any page whether
+    someone else holds an alias or an event id (docs/security.md#input-hygiene-and-limits)."""
+
+    model_config = ConfigDict(extra="forbid")
     cookie_id: str
 
 
@@ -209,6 +239,8 @@ class LinkPublic(BaseModel):
     reason: str
     event_id: str | None
     created_at: datetime
+    trust: Literal["trusted", "signed", "claim"] = Field(
+        "trusted", description="where the evidence came from (docs/security.md)")
 
 
 class ClusterPublic(BaseModel):
@@ -216,10 +248,15 @@ class ClusterPublic(BaseModel):
     profiles: list[ProfilePublic]
     aliases: list[str]
     links: list[LinkPublic]
-    merged_properties: dict[str, Any]
+    merged_properties: dict[str, Any] | None = Field(
+        description="The whole cluster's; on the first page only (null on later pages)")
     event_count: int
     first_seen: datetime | None
     last_seen: datetime | None
+    profile_count: int = Field(description="All the cluster's profiles, not just this page's")
+    link_count: int = Field(description="All the cluster's SAME_AS links")
+    next: str | None = Field(None, description="Pass as ?after= for the next page of "
+                                               "profiles and links; null on the last page")
     browser_url: str | None = None
 
 
@@ -242,15 +279,6 @@ class EnrichedEvent(EventPublic):
     cluster_id: str | None
     received_at: datetime
     profile_properties: dict[str, Any]
-
-
-class SourcePublic(BaseModel):
-    source_id: str
-    name: str
-    kind: Literal["web", "webhook"]
-    token: str
-    postback_url: str
-    snippet: str | None = None
 
 
 class ErrorDetail(BaseModel):

@@ -1,4 +1,4 @@
-"""Auth and isolation (SPEC §6, issue 7): each credential does its one job and no other.
+"""Auth and isolation (docs/api.md#credentials): each credential does its one job and no other.
 
 test_bad_input covers the read routes refusing datasource tokens and unknown keys, and
 each ingestion route refusing the other kind of datasource token. Here: the merge and

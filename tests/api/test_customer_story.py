@@ -26,7 +26,10 @@ def test_john_across_phone_laptop_checkout_and_backend(api):
                            "profile_properties": {"$last_name": "Smith"},
                            "aliases": ["urn:email:john.smith@apple.com",
                                        "urn:customer_id:42"]})
-    assert started["profile_id"] == laptop["profile_id"]  # matched through the email
+    # Matched through the email; the backend's write keeps a profile of its own, since a
+    # browser's claim is never where trusted evidence lands (docs/security.md).
+    assert started["cluster_id"] == api.cluster_of("urn:cookie:laptop")["cluster_id"]
+    assert started["profile_id"] != laptop["profile_id"]
 
     # A checkout on another domain: a third cookie, linked only by the checkout token.
     checkout = api.collect({"method": "set", "aliases": ["urn:checkout:C9"]}, cookie="checkout")
@@ -44,7 +47,7 @@ def test_john_across_phone_laptop_checkout_and_backend(api):
 
     john = api.cluster_of("urn:customer_id:42")
     assert {p["profile_id"] for p in john["profiles"]} == {
-        laptop["profile_id"], checkout["profile_id"]}
+        laptop["profile_id"], started["profile_id"], checkout["profile_id"]}
     assert john["aliases"] == sorted([
         "urn:checkout:C9", "urn:cookie:checkout", "urn:cookie:laptop", "urn:customer_id:42",
         "urn:email:john.smith@apple.com"])
@@ -62,15 +65,16 @@ def test_john_across_phone_laptop_checkout_and_backend(api):
     links = rows(api, """
         MATCH (a:Profile)-[s:SAME_AS]->(b:Profile)
         RETURN a.profile_id AS source, b.profile_id AS target, s.via AS via, s.reason AS reason,
-               s.event_id AS event_id""")
-    assert len(links) == 1
-    # The order arrived on the laptop's profile (customer_id is strongest) and shared the
-    # checkout token with the checkout profile: that token is the evidence.
-    assert links[0]["reason"] == "shared_alias"
-    assert links[0]["via"] == ["urn:checkout:C9"]
-    assert links[0]["event_id"] == "X01"
-    assert {links[0]["source"], links[0]["target"]} == {
-        laptop["profile_id"], checkout["profile_id"]}
+               s.event_id AS event_id, s.trust AS trust ORDER BY s.created_at""")
+    # The subscription joined the laptop by the email the laptop claimed; the order arrived
+    # on the backend's profile (customer_id is strongest) and shared the checkout token with
+    # the checkout profile: that token is the evidence. Both are browser claims.
+    assert [(k["source"], k["target"], k["via"], k["reason"], k["trust"]) for k in links] == [
+        (started["profile_id"], laptop["profile_id"], ["urn:email:john.smith@apple.com"],
+         "shared_alias", "claim"),
+        (started["profile_id"], checkout["profile_id"], ["urn:checkout:C9"], "shared_alias",
+         "claim")]
+    assert links[1]["event_id"] == "X01"
 
     # The timeline spans devices and datasources, newest first, page by page.
     page = api.get(f"/v1/clusters/{john['cluster_id']}/events", limit=3)

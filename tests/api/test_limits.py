@@ -1,4 +1,4 @@
-"""Limits enforced before parsing (SPEC §7, issue 7), beyond what test_bad_input covers.
+"""Limits enforced before parsing (docs/api.md#limits), beyond what test_bad_input covers.
 
 Through a real uvicorn process: a 100 MB stream is answered 413 after its first chunks
 and never buffered. Through the app: batch count and size limits, duplicate JSON keys,

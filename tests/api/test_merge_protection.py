@@ -1,4 +1,5 @@
-"""Merge protection, explain, unmerge, stable ids and erasure: the stories of issue 4."""
+"""Merge protection, explain, unmerge, stable ids and erasure: the stories of
+docs/identity.md#merge-protection and #unmerge-and-erasure."""
 
 from __future__ import annotations
 
@@ -14,9 +15,13 @@ def admin(api):
 
 def test_two_customers_on_one_browser_stay_two_clusters_and_the_cookie_is_reported(api):
     first = api.collect({"method": "track", "eventName": "Logged In",
-                         "aliases": ["urn:customer_id:1"]}, cookie="family-laptop")
+                         "aliases": ["urn:customer_id:1"], "signatures": {
+                             "urn:customer_id:1": api.sign("urn:customer_id:1")}},
+                        cookie="family-laptop")
     second = api.collect({"method": "track", "eventName": "Logged In",
-                          "aliases": ["urn:customer_id:2"]}, cookie="family-laptop")
+                          "aliases": ["urn:customer_id:2"], "signatures": {
+                              "urn:customer_id:2": api.sign("urn:customer_id:2")}},
+                         cookie="family-laptop")
     assert second["ignored_aliases"] == [
         {"alias": "urn:cookie:family-laptop", "reason": "limit:customer_id"}]
     one, two = api.cluster_of("urn:customer_id:1"), api.cluster_of("urn:customer_id:2")
@@ -164,14 +169,18 @@ def test_erasure_leaves_no_trace_and_a_later_event_starts_fresh(api):
         "urn:email:erase.me@mail.com"]}, cookie="eve-phone")
     # Someone else logs in on Eve's laptop: refused, and the conflict names Eve's cookie.
     api.collect({"method": "track", "eventName": "Logged In",
-                 "aliases": ["urn:customer_id:other-1"]}, cookie="eve-laptop")
+                 "aliases": ["urn:customer_id:other-1"], "signatures": {
+                     "urn:customer_id:other-1": api.sign("urn:customer_id:other-1")}},
+                cookie="eve-laptop")
     other = api.collect({"method": "track", "eventName": "Viewed"}, cookie="someone-else")
     cluster = order["cluster_id"]
 
     resp = api.client.delete(f"/v1/clusters/{cluster}", headers=admin(api))
     assert resp.status_code == 200, resp.text
     deleted = resp.json()["deleted"]
-    assert deleted["profiles"] == 2 and deleted["events"] == 3
+    # the laptop, the backend's profile (trusted evidence never lands on a browser's claim)
+    # and the phone
+    assert deleted["profiles"] == 3 and deleted["events"] == 3
     for value in ("erase.me@mail.com", "eve-9", "eve-laptop", "eve-phone", "Eve", "EVE-1"):
         found = rows(api, """
             CALL () { MATCH (n) RETURN properties(n) AS props

@@ -1,4 +1,5 @@
-"""Observability (issue 7): /metrics agrees with the graph, request ids travel, one JSON
+"""Observability (docs/api.md#health-and-operations):
+/metrics agrees with the graph, request ids travel, one JSON
 log line per request, and no token ever reaches a label or a log line."""
 
 from __future__ import annotations
@@ -43,9 +44,11 @@ def test_ingest_counters_agree_with_what_the_graph_gained(api):
     api.webhook({"event_name": "Placed Order", "event_id": "K0",  # a duplicate
                  "aliases": ["urn:customer_id:1"]})
     # Two customers on one laptop: the second write's merge is refused (limit:customer_id).
-    api.collect({"method": "track", "eventName": "Logged In", "aliases": ["urn:customer_id:1"]},
+    api.collect({"method": "track", "eventName": "Logged In", "aliases": ["urn:customer_id:1"],
+                 "signatures": {"urn:customer_id:1": api.sign("urn:customer_id:1")}},
                 cookie="family-laptop")
-    api.collect({"method": "track", "eventName": "Logged In", "aliases": ["urn:customer_id:2"]},
+    api.collect({"method": "track", "eventName": "Logged In", "aliases": ["urn:customer_id:2"],
+                 "signatures": {"urn:customer_id:2": api.sign("urn:customer_id:2")}},
                 cookie="family-laptop")
     after = metrics(api)
     gained = {name: counter(after, name) - counter(before, name) for name in COUNTERS}

@@ -1,4 +1,4 @@
-"""Rate limiting per token (issue 7): a token bucket per datasource token or API key;
+"""Rate limiting per token (docs/api.md#limits): a token bucket per datasource token or API key;
 429 with Retry-After in the error shape; other credentials unaffected; off by default."""
 
 from __future__ import annotations

@@ -101,11 +101,13 @@ def test_js_alias_attaches_to_the_cookie_profile(api):
 def test_python_alias_joins_the_browser_profile_by_email(api):
     browser = api.collect(ALIAS_JS, cookie="browser-1")
     server = api.webhook(ALIAS_PY)
-    # The server-side write lands on the profile already holding the email.
-    assert server["profile_id"] == browser["profile_id"]
+    # The server-side write joins the profile already holding the email; it keeps a
+    # profile of its own, as a browser's claim is never where trusted evidence lands.
     cluster = api.cluster_of("urn:email:john.smith@apple.com")
+    assert server["cluster_id"] == browser["cluster_id"] == cluster["cluster_id"]
     assert cluster["event_count"] == 2
-    assert [p["profile_id"] for p in cluster["profiles"]] == [browser["profile_id"]]
+    assert [p["profile_id"] for p in cluster["profiles"]] == [browser["profile_id"],
+                                                              server["profile_id"]]
 
 
 def test_js_set_adds_a_checkout_alias_without_an_event(api):

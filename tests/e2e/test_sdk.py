@@ -39,7 +39,7 @@ def test_demo_shop_calls_reach_one_cluster_through_the_sdk(service: Service, dem
     web = service.add_source("demo-web", "web")
     env = {**os.environ, "CVG_SHOP_URL": f"{demo_api}/demo?token={web['token']}",
            "CVG_EMAIL": "Jane.Doe@Shopmail.com ", "CVG_ARTIFACTS": str(ARTIFACTS),
-           "CVG_CHROMIUM": CHROMIUM}
+           "CVG_CHROMIUM": CHROMIUM, "CVG_READ_KEY": service.add_key("read")["key"]}
     done = subprocess.run(["node", str(SCRIPT)], cwd=NODE_DIR, env=env, capture_output=True,
                           text=True, timeout=100)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]

@@ -1,4 +1,4 @@
-"""The API killed mid-load (issue 7): SIGKILL, no shutdown, requests cut mid-flight.
+"""The API killed mid-load (README.md#reliability): SIGKILL, no shutdown, requests cut mid-flight.
 
 Whatever was queued for a group commit or in a transaction dies with the process; the
 clients see broken connections and retry with the same event_id once the API is back on

@@ -1,4 +1,5 @@
-"""Neo4j killed mid-load (issue 7): while clients post, the database's JVM gets SIGKILL.
+"""Neo4j killed mid-load (README.md#reliability):
+while clients post, the database's JVM gets SIGKILL.
 
 During the outage every route that needs Neo4j answers 503 with Retry-After, never 500
 and never a 2xx for a write that did not commit. Neo4j is restarted by the script; the

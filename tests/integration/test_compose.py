@@ -76,3 +76,26 @@ def test_compose_services(compose: list[str]) -> None:
     assert api["depends_on"]["neo4j"]["condition"] == "service_healthy"
     assert api["environment"]["NEO4J_URI"] == "bolt://neo4j:7687"
     assert api["environment"]["NEO4J_PASSWORD"] == "compose-test-pw"
+
+
+def test_a_docker_user_gets_tokens_and_reaches_neo4j_as_the_readme_says(
+        compose: list[str]) -> None:
+    """README's Docker path: `docker compose exec api converge-graph bootstrap` prints
+    localhost URLs and can write its credentials; a host CLI reaches the published Bolt."""
+    res = _config(compose)
+    assert res.returncode == 0, res.stderr
+    services = yaml.safe_load(res.stdout)["services"]
+    assert services["api"]["environment"]["CVG_PUBLIC_URL"] == "http://localhost:8000"
+    # "127.0.0.1:7687:7687/tcp" (docker-compose 1.x) or {"target": 7687, …} (the plugin)
+    bolt = [p for p in services["neo4j"]["ports"]
+            if (p.get("target") == 7687 if isinstance(p, dict) else ":7687:7687" in p)]
+    assert bolt, "the host CLI needs Bolt published"
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "--create-home cvg" in dockerfile
+    assert "CVG_LOCAL_NEO4J_HOME=/home/cvg/" in dockerfile  # writable by the cvg user
+
+    readme = (ROOT / "README.md").read_text()
+    docker = readme[readme.index("## Docker"):]
+    assert "docker compose exec api converge-graph bootstrap" in docker
+    assert "NEO4J_URI=bolt://127.0.0.1:7687" in docker

@@ -42,15 +42,32 @@ def test_applying_the_schema_twice_changes_nothing(graph, driver):
                for _, labels, props, kind in first)
 
 
+def copy_of_cypher(tmp_path):
+    cypher = tmp_path / "cypher"
+    shutil.copytree(ROOT / "cypher", cypher)
+    return cypher
+
+
 def test_a_missing_query_file_fails_with_its_path(tmp_path):
-    with pytest.raises(QueryFileError, match=str(tmp_path / "absent.cypher")):
-        Queries(tmp_path, ("absent",))
+    cypher = copy_of_cypher(tmp_path)
+    (cypher / "lock_clusters.cypher").unlink()
+    with pytest.raises(QueryFileError, match=str(cypher / "lock_clusters.cypher")):
+        Queries(cypher)
 
 
 def test_an_empty_query_file_fails_with_its_path(tmp_path):
-    (tmp_path / "empty.cypher").write_text("// only a header\n")
-    with pytest.raises(QueryFileError, match="empty.cypher has no statement"):
-        Queries(tmp_path, ("empty",))
+    cypher = copy_of_cypher(tmp_path)
+    (cypher / "read_event.cypher").write_text("// only a header\n")
+    with pytest.raises(QueryFileError, match="read_event.cypher has no statement"):
+        Queries(cypher)
+
+
+def test_a_query_whose_header_misstates_its_params_fails_naming_both(tmp_path):
+    cypher = copy_of_cypher(tmp_path)
+    path = cypher / "read_event.cypher"
+    path.write_text(path.read_text().replace("$event_id", "$eventId", 1))
+    with pytest.raises(QueryFileError, match=r"read_event.cypher: the header declares"):
+        Queries(cypher)
 
 
 def test_start_up_fails_when_a_query_file_is_missing(tmp_path, neo4j_settings):

@@ -1,4 +1,5 @@
-"""Alias URNs (SPEC §3): parsed, normalised so the same identifier meets itself, junk screened."""
+"""Alias URNs (docs/identity.md#aliases):
+parsed, normalised so the same identifier meets itself, junk screened."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Driver errors that mean "Neo4j not reachable, or the commit not confirmed" become
-``DatabaseUnavailable`` (503 + Retry-After); query bugs stay what they are (issue 7)."""
+``DatabaseUnavailable`` (503 + Retry-After); query bugs stay what they are (docs/api.md#errors)."""
 
 from __future__ import annotations
 

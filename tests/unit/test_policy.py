@@ -1,4 +1,5 @@
-"""Matching policy (SPEC §3–§4): priorities, block lists and limits, serialisable data."""
+"""Matching policy (docs/identity.md#aliases, #merge-protection):
+priorities, block lists and limits, serialisable data."""
 
 from __future__ import annotations
 
@@ -113,7 +114,8 @@ def test_merge_limits_default_to_one_customer_and_five_of_everything_but_cookies
     assert (p.limit("customer_id"), p.limit("user_id"), p.limit("email"), p.limit("cart")) == (
         1, 1, 5, 5)
     assert p.limit("cookie") is None
-    assert p.unlimited_types == ["cookie"]
+    assert p.limit("anonymous_id") is None  # Segment device ids, like cookies
+    assert p.unlimited_types == ["anonymous_id", "cookie"]
 
 
 def test_merge_limits_are_configurable():

@@ -1,4 +1,5 @@
-"""How properties are stored (SPEC §2, §4.3): lossless, queryable, latest event time wins."""
+"""How properties are stored (docs/identity.md#how-properties-are-stored):
+lossless, queryable, latest event time wins."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Identity decisions (SPEC §4 steps 1–2, 4 and union by size), given a neighbourhood."""
+"""Identity decisions (docs/identity.md#the-write-algorithm), given a neighbourhood."""
 
 from __future__ import annotations
 
@@ -11,7 +11,16 @@ import pytest
 
 from converge_graph.core.aliases import Alias
 from converge_graph.core.policy import Policy
-from converge_graph.core.resolver import ClusterInfo, Holder, Refusal, decide, decide_protected
+from converge_graph.core.resolver import (
+    ClusterInfo,
+    Evidence,
+    Holder,
+    Refusal,
+    RefusalKind,
+    decide,
+    decide_protected,
+)
+from converge_graph.core.trust import Trust
 
 POLICY = Policy()
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -297,7 +306,7 @@ def test_clusters_equal_connected_components_after_random_writes(seed):
     assert len(world.links) == len(world.cluster) - len(by_id)
 
 
-# -- merge protection (SPEC §4) ---------------------------------------------------------------
+# -- merge protection (docs/identity.md#merge-protection) ------------------------------------------
 
 
 def test_a_second_customer_id_does_not_merge_and_its_weaker_alias_is_dropped():
@@ -349,7 +358,7 @@ def test_a_shared_event_that_would_break_a_limit_is_not_linked():
     d, kept, refused = decide_protected([a("urn:customer_id:2")], holders, clusters, urns,
                                         POLICY, performer=h("p-one", "c1"))
     assert d.profile_id == "p-two" and d.links == [] and d.losers == []
-    assert refused == [Refusal("event", "limit:customer_id")]
+    assert refused == [Refusal(None, "limit:customer_id")]
     assert [x.urn for x in kept] == ["urn:customer_id:2"]
 
 
@@ -361,3 +370,91 @@ def test_without_limits_protection_decides_exactly_like_plain_linking():
     d, kept, refused = decide_protected(aliases, holders, clusters_of(holders), urns, loose)
     assert refused == [] and kept == aliases
     assert d == decide(aliases, holders, clusters_of(holders), loose)
+
+
+# -- the trust rule (docs/security.md#the-trust-model) ----------------------------------
+
+BROWSER = Evidence(trusted=False)
+
+
+def claim(profile: str, cluster: str, minute: int = 0) -> Holder:
+    return Holder(profile, cluster, T0 + timedelta(minutes=minute), Trust.CLAIM)
+
+
+def test_a_trusted_write_never_lands_on_a_profile_that_only_claims_its_alias():
+    holders = {"urn:customer_id:5001": [claim("p-attacker", "c-attacker")]}
+    d = decide([a("urn:customer_id:5001")], holders, clusters_of(holders), POLICY)
+    assert d.profile_id is None  # a new profile, not the squatter's
+    assert [(k.to_profile, k.trust) for k in d.links] == [("p-attacker", Trust.CLAIM)]
+
+
+def test_a_trusted_write_lands_on_the_vouched_holder_even_when_a_claim_is_older():
+    holders = {"urn:email:jane@shop.com": [claim("p-squat", "c1", minute=0),
+                                           h("p-jane", "c1", minute=5)]}
+    d = decide([a("urn:email:jane@shop.com")], holders, clusters_of(holders), POLICY)
+    assert d.profile_id == "p-jane"
+
+
+def test_a_trusted_write_repeating_a_claimed_event_does_not_land_on_its_performer():
+    performer = claim("p-squat", "c-squat")
+    d = decide([], {}, {"c-squat": c("c-squat")}, POLICY, performer=performer,
+               evidence=Evidence(event=Trust.CLAIM))
+    assert d.profile_id is None
+    assert [(k.reason, k.trust) for k in d.links] == [("shared_event", Trust.CLAIM)]
+
+
+def test_a_browser_write_never_becomes_the_profile_holding_its_email():
+    holders = {"urn:email:jane@shop.com": [h("p-jane", "c-jane")]}
+    d = decide([a("urn:email:jane@shop.com")], holders, clusters_of(holders), POLICY,
+               evidence=BROWSER)
+    assert d.profile_id is None
+    assert [(k.to_profile, k.trust) for k in d.links] == [("p-jane", Trust.CLAIM)]
+
+
+def test_a_signed_alias_links_with_signed_trust():
+    holders = {"urn:customer_id:7": [h("p-7", "c-7")]}
+    evidence = Evidence(trusted=False, aliases={"urn:customer_id:7": Trust.SIGNED})
+    d = decide([a("urn:customer_id:7")], holders, clusters_of(holders), POLICY,
+               evidence=evidence)
+    assert [k.trust for k in d.links] == [Trust.SIGNED]
+
+
+def test_a_browser_write_attaches_to_one_established_person_and_never_bridges_two():
+    holders = {f"urn:email:{n}@shop.com": [h(f"p-{n}", f"c-{n}", minute=i)]
+               for i, n in enumerate("abc")}
+    aliases = [a(u) for u in holders] + [a("urn:cookie:x")]
+    clusters = {f"c-{n}": c(f"c-{n}", minute=i) for i, n in enumerate("abc")}
+    d, kept, refused = decide_protected(aliases, holders, clusters, {}, POLICY,
+                                        cookie_urn="urn:cookie:x", evidence=BROWSER)
+    assert [k.to_cluster for k in d.links] == ["c-a"]  # same rank: the oldest person
+    assert {r.alias for r in refused} == {"urn:email:b@shop.com", "urn:email:c@shop.com"}
+    assert {r.kind for r in refused} == {RefusalKind.BRIDGE}
+    assert "urn:cookie:x" in [k.urn for k in kept]
+
+
+def test_a_browser_already_attached_to_a_person_stays_with_them():
+    holders = {"urn:cookie:x": [claim("p-x", "c-a")],
+               "urn:email:b@shop.com": [h("p-b", "c-b")]}
+    clusters = {"c-a": c("c-a"), "c-b": c("c-b")}
+    d, _, refused = decide_protected([a("urn:cookie:x"), a("urn:email:b@shop.com")], holders,
+                                     clusters, {}, POLICY, cookie_urn="urn:cookie:x",
+                                     evidence=BROWSER)
+    assert d.links == [] and d.winner == "c-a"
+    assert [r.alias for r in refused] == ["urn:email:b@shop.com"]
+
+
+def test_a_browser_may_join_anonymous_browsers_and_one_person():
+    holders = {"urn:checkout:k1": [claim("p-anon", "c-anon")],
+               "urn:email:a@shop.com": [h("p-a", "c-a")]}
+    clusters = {"c-anon": ClusterInfo("c-anon", 1, T0, established=False), "c-a": c("c-a")}
+    d, _, refused = decide_protected([a(u) for u in holders], holders, clusters, {}, POLICY,
+                                     evidence=BROWSER)
+    assert {k.to_cluster for k in d.links} == {"c-anon", "c-a"} and refused == []
+
+
+def test_a_trusted_write_may_join_two_established_people():
+    holders = {"urn:email:a@shop.com": [h("p-a", "c-a")],
+               "urn:phone:+14155552671": [h("p-b", "c-b")]}
+    clusters = {"c-a": c("c-a"), "c-b": c("c-b")}
+    d, _, refused = decide_protected([a(u) for u in holders], holders, clusters, {}, POLICY)
+    assert len(d.links) == 1 and refused == []

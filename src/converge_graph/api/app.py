@@ -24,6 +24,8 @@ from converge_graph.api import (
     observability,
     ratelimit,
     sdk,
+    segment,
+    segment_cors,
 )
 from converge_graph.core.policy import Policy
 from converge_graph.errors import DatabaseUnavailable
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Start anyway: /readyz answers 503 and applies the schema once Neo4j is back.
             log.warning("Neo4j unavailable at start-up: %s", exc.message)
         app.state.service = service
+        observability.attach(app, service)
         app.state.committer = GroupCommit(
             service, max_wait=settings.group_commit_wait_ms / 1000,
             max_items=settings.group_commit_max, workers=settings.group_commit_workers,
@@ -56,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Delivery workers (docs/destinations.md), unless CVG_DELIVERY_WORKERS=0 leaves
         # them to a `converge-graph deliver` process.
         app.state.deliverer = Deliverer(service)
+        app.state.deliverer.observers.append(app.state.metrics.observe_delivery)
         app.state.deliverer.start()
         try:
             yield
@@ -78,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(merges.router)
     app.include_router(browser.router)
     app.include_router(destinations.router)
+    app.include_router(segment.router)
     if settings.demo:
         from converge_graph.api import demo
 
@@ -86,12 +91,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
         allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Authorization"],
     )
+    # analytics.js preflights carry no key: answered before the app's CORS can refuse them.
+    app.add_middleware(segment_cors.SegmentPreflight, matches=segment.is_web_path)
+    # The Segment routes read, bound and decompress their own bodies (api/segment_body.py).
     app.add_middleware(
         errors.BodyLimit, event_bytes=settings.max_event_bytes,
-        batch_bytes=settings.max_batch_bytes,
+        batch_bytes=settings.max_batch_bytes, own_limits=segment.PATHS,
     )
-    jsonbody.install(app)  # innermost: duplicate keys refused after the size limits
+    jsonbody.install(app, skip=segment.PATHS)  # innermost: after the size limits
     ratelimit.install(app, settings)  # before any body is read
     cors.install(app)  # per-datasource CORS of the browser routes, around their 429s
-    observability.install(app, settings)  # outermost: times and logs every answer
+    observability.install(app)  # outermost: times and logs every answer
     return app

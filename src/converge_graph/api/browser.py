@@ -24,5 +24,5 @@ def browser_file(name: str, request: Request) -> Response:
 
 
 @router.options("/browser/{name}", include_in_schema=False)
-def browser_preflight(name: str) -> Response:
+def browser_preflight() -> Response:
     return Response(status_code=204, headers=OPEN)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -14,6 +14,8 @@ from converge_graph.errors import NotFound
 from converge_graph.models import ClusterPublic, EnrichedEvent, EventsPage, ProfilePublic
 
 router = APIRouter(tags=["identities"], dependencies=[ReadKey])
+PageLimit = Annotated[int, Query(ge=1, le=500, description="profiles and links per page")]
+After = Annotated[str | None, Query(description="the 'next' cursor of the previous page")]
 
 
 def browser_url(service, cluster_id: str) -> str:
@@ -23,15 +25,25 @@ def browser_url(service, cluster_id: str) -> str:
 
 
 @router.get("/v1/clusters/lookup", response_model=ClusterPublic, response_model_by_alias=True)
-async def lookup(alias: Annotated[str, Query(description="urn:<type>:<value>")],
-                 service: ServiceDep) -> dict:
+async def lookup(
+    alias: Annotated[str, Query(description="urn:<type>:<value>")], service: ServiceDep,
+    limit: PageLimit = 100, after: After = None,
+    trust: Annotated[Literal["all", "verified"], Query(
+        description="all: every link (analytics); verified: only trusted or signed evidence, "
+                    "what a page may be personalised with (docs/security.md#verified-reads)")
+    ] = "all",
+) -> dict:
     """The cluster holding an alias (normalised first, like a write)."""
+    if trust == "verified":
+        body = await run_in_threadpool(service.verified_lookup, alias)
+        body["browser_url"] = browser_url(service, body["cluster_id"])
+        return body
     cluster_id = await run_in_threadpool(service.lookup, alias)
-    return await _cluster(service, cluster_id)
+    return await _cluster(service, cluster_id, limit, after)
 
 
-async def _cluster(service, cluster_id: str) -> dict:
-    body = await run_in_threadpool(service.cluster, cluster_id)
+async def _cluster(service, cluster_id: str, limit: int = 100, after: str | None = None) -> dict:
+    body = await run_in_threadpool(service.cluster, cluster_id, limit, after)
     body["browser_url"] = browser_url(service, cluster_id)
     return body
 
@@ -40,10 +52,12 @@ async def _cluster(service, cluster_id: str) -> dict:
             response_model_by_alias=True,
             responses={308: {"description": "merged away: follow Location"},
                        300: {"description": "split: the successors are listed"}})
-async def cluster(cluster_id: str, service: ServiceDep):
-    """A person: profiles, aliases, SAME_AS evidence, merged properties, activity span."""
+async def cluster(cluster_id: str, service: ServiceDep, limit: PageLimit = 100,
+                  after: After = None):
+    """A person: profiles, aliases, SAME_AS evidence, merged properties, activity span;
+    at most ``limit`` profiles and links a page (``next`` is the cursor for the rest)."""
     try:
-        return await _cluster(service, cluster_id)
+        return await _cluster(service, cluster_id, limit, after)
     except NotFound:
         successors = await run_in_threadpool(service.successors, cluster_id)
         if not successors:
@@ -71,7 +85,7 @@ async def profile(profile_id: str, service: ServiceDep) -> dict:
     return await run_in_threadpool(service.profile, profile_id)
 
 
-@router.get("/v1/events/{event_id}", response_model=EnrichedEvent)
+@router.get("/v1/events/{event_id:path}", response_model=EnrichedEvent)
 async def event(event_id: str, service: ServiceDep) -> dict:
     """An event enriched with its cluster's merged profile properties."""
     return await run_in_threadpool(service.event, event_id)

@@ -1,5 +1,8 @@
 """The demo shop (`make run` only, CVG_DEMO=true): a product page wired to cvg(), and a
-"my identity" page that shows the visitor their own cluster, found by their own cookie."""
+"my identity" page that shows the visitor their own cluster, found by their own cookie.
+
+"My identity" needs a read key, like every read: a cookie is no credential (any page can
+set ``__cvg_uid`` to someone else's id), so without one it would show anyone's cluster."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from converge_graph.api.deps import ServiceDep
+from converge_graph.api.deps import ReadKey, ServiceDep
 from converge_graph.errors import NotFound
 
 router = APIRouter(tags=["demo"], include_in_schema=False)
@@ -24,7 +27,7 @@ def demo_shop() -> str:
     return _page("demo.html")
 
 
-@router.get("/demo/me")
+@router.get("/demo/me", dependencies=[ReadKey])
 async def my_identity(request: Request, service: ServiceDep) -> dict:
     """Only the caller's own cluster: the one holding the caller's own browser cookie."""
     cookie = request.cookies.get(service.settings.cookie_name)

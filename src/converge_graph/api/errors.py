@@ -33,7 +33,7 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
-async def validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def validation_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         err = next(e for e in errors if e.get("type") == "json_invalid")
@@ -144,13 +144,16 @@ def _document(app: FastAPI) -> None:
 class BodyLimit:
     """Refuses bodies over the limit while reading the stream, before any parsing."""
 
-    def __init__(self, app: ASGIApp, *, event_bytes: int, batch_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, event_bytes: int, batch_bytes: int,
+                 own_limits: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.event_bytes = event_bytes
         self.batch_bytes = batch_bytes
+        self.own_limits = own_limits  # paths whose routes bound their own bodies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE") \
+                or scope["path"] in self.own_limits:
             await self.app(scope, receive, send)
             return
         limit = self.batch_bytes if scope["path"].endswith("/batch") else self.event_bytes

@@ -98,11 +98,13 @@ def check(body: bytes):
 class StrictJson:
     """Pure ASGI: buffer a JSON body, refuse duplicate keys, replay it to the app."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, skip: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.skip = skip  # paths whose routes parse their own bodies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in METHODS or not is_json(scope):
+        if scope["type"] != "http" or scope["method"] not in METHODS or not is_json(scope) \
+                or scope["path"] in self.skip:
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -130,6 +132,6 @@ class StrictJson:
         await self.app(scope, replay, send)
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, skip: frozenset[str] = frozenset()) -> None:
     """Innermost middleware, so that the body limits apply before any buffering here."""
-    app.user_middleware.append(Middleware(StrictJson))
+    app.user_middleware.append(Middleware(StrictJson, skip=skip))

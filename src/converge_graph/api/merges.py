@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -61,8 +62,15 @@ async def link(body: LinkCreate, merges: MergesDep) -> dict:
     return await run_in_threadpool(merges.link, body.from_, body.to, body.reason)
 
 
-@router.delete("/v1/clusters/{cluster_id}", dependencies=[AdminKey])
-async def erase(cluster_id: str, merges: MergesDep, request: Request) -> dict:
-    """Erase a person: profiles, events, aliases no one else holds. Idempotent."""
-    counts = await run_in_threadpool(merges.erase, cluster_id)
-    return {"cluster_id": cluster_id, "deleted": counts}
+@router.delete("/v1/clusters/{cluster_id}", dependencies=[AdminKey],
+               responses={300: {"description": "split: nothing erased; erase each successor "
+                                               "that is this person"}})
+async def erase(cluster_id: str, merges: MergesDep):
+    """Erase a person: profiles, events, aliases no one else holds. An id merged away is
+    followed to the live cluster (``requested`` is the id sent). Idempotent."""
+    done = await run_in_threadpool(merges.erase, cluster_id)
+    if "split_into" in done:
+        return JSONResponse(status_code=300, content={
+            **done, "message": "this cluster was split; nothing was erased: erase each "
+                               "successor that is this person"})
+    return done

@@ -27,8 +27,6 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -48,8 +46,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from converge_graph.api import errors
 from converge_graph.core.batch import Delta
+from converge_graph.core.resolver import RefusalKind
 from converge_graph.errors import DatabaseUnavailable
-from converge_graph.settings import Settings
+from converge_graph.service import Service
 
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -58,6 +57,8 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 request_id_var: ContextVar[str | None] = ContextVar("cvg_request_id", default=None)
 access_log = logging.getLogger("converge_graph.access")
+trust_log = logging.getLogger("converge_graph.trust")
+TRUST_KINDS = ("unsigned_alias", "refused_bridge", "event_hub")
 
 
 class Metrics:
@@ -75,6 +76,9 @@ class Metrics:
                                       "limit instead of merging", registry=r)
         self.quarantined_aliases = Counter("quarantined_aliases", "Aliases put in "
                                            "quarantine as hubs", registry=r)
+        self.trust_refusals = Counter("trust_refusals", "Browser evidence refused by the "
+                                      "trust model (docs/security.md): unsigned_alias, "
+                                      "refused_bridge, event_hub", ["kind"], registry=r)
         self.cors_refused = Counter("cors_refused", "Browser calls refused because their "
                                     "Origin is not allowed by the web datasource", registry=r)
         self.neo4j_errors = Counter("neo4j_errors", "Requests that failed because Neo4j "
@@ -107,12 +111,18 @@ class Metrics:
         stored = sum(1 for r in results if r["event_id"] is not None and not r["deduplicated"])
         duplicates = sum(1 for r in results if r["deduplicated"])
         refused = sum(1 for r in results for i in r["ignored_aliases"]
-                      if i["reason"].startswith("limit:"))
+                      if i.get("kind") == RefusalKind.LIMIT)
         self.events_ingested.inc(stored)
         self.duplicates.inc(duplicates)
         self.merges.inc(len(delta.links))
         self.refused_merges.inc(refused)
         self.quarantined_aliases.inc(len(delta.quarantined))
+        for conflict in delta.conflicts:
+            if conflict["kind"] in TRUST_KINDS:
+                self.trust_refusals.labels(conflict["kind"]).inc()
+                trust_log.warning("trust refusal", extra={
+                    "kind": conflict["kind"], "alias": conflict["alias"],
+                    "source_id": conflict["source_id"], "event_id": conflict["event_id"]})
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -245,7 +255,7 @@ def configure_logging() -> None:
     root.propagate = False
 
 
-def install(app: FastAPI, settings: Settings) -> None:
+def install(app: FastAPI) -> None:
     """Metrics route, request ids, access log and the ingest observer, for this app."""
     metrics = Metrics()
     app.state.metrics = metrics
@@ -266,16 +276,11 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     app.add_exception_handler(DatabaseUnavailable, unavailable)
 
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
-        async with inner(app_) as state:
-            app_.state.service.observers.append(metrics.observe_ingest)
-            app_.state.deliverer.observers.append(metrics.observe_delivery)
-            # Our access line replaces uvicorn's, which would log datasource tokens in URLs.
-            logging.getLogger("uvicorn.access").disabled = True
-            yield state
-
-    app.router.lifespan_context = lifespan
     app.add_middleware(Observe, fastapi_app=app, metrics=metrics)
+
+
+def attach(app: FastAPI, service: Service) -> None:
+    """At start-up, once the service exists: count what each ingest committed, and let our
+    access line replace uvicorn's, which would log datasource tokens in URLs."""
+    service.observers.append(app.state.metrics.observe_ingest)
+    logging.getLogger("uvicorn.access").disabled = True

@@ -4,6 +4,7 @@ destinations, deliveries, deliver."""
 from __future__ import annotations
 
 import json
+import shlex
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -59,12 +60,25 @@ def source_view(source: dict, base: str) -> dict:
     view = {"source_id": source["source_id"], "name": source["name"], "kind": source["kind"],
             "token": source["token"]}
     if source["kind"] == "web":
+        view["signing_secret"] = source["signing_secret"]
+        view["accept_unsigned"] = source.get("accept_unsigned") or []
         view["origins"] = source.get("origins") or []
         view["collect_url"] = f"{base}/v1/collect/{source['token']}"
         view["snippet"] = snippet(base, source["token"])
     else:
         view["postback_url"] = f"{base}/v1/webhook/{source['token']}"
     return view
+
+
+def server_limits(settings: Settings) -> dict[str, object]:
+    """uvicorn's guards against idle clients and floods of connections. uvicorn has no
+    timeout for a slowly sent request: put a proxy in front for that
+    (docs/security.md#deploying-behind-a-proxy)."""
+    return {
+        "timeout_keep_alive": settings.api_keep_alive_seconds,
+        "limit_concurrency": settings.api_limit_concurrency,
+        "timeout_graceful_shutdown": 30,
+    }
 
 
 @app.command()
@@ -83,7 +97,7 @@ def serve(
     settings = Settings()
     workers = workers or settings.api_workers
     where = {"host": host or settings.api_host, "port": port or settings.api_port,
-             "log_level": "info"}
+             "log_level": "info", **server_limits(settings)}
     if workers > 1:  # uvicorn starts each worker from the import string
         uvicorn.run("converge_graph.api:create_app", factory=True, workers=workers, **where)
     else:
@@ -106,10 +120,17 @@ def sources_add(
         help="web: a site allowed to call, scheme://host[:port] (repeatable); "
              "none: any site")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    accept_unsigned: Annotated[list[str] | None, typer.Option(
+        "--accept-unsigned", help="web only: accept this strong alias type (e.g. user_id) "
+        "unsigned from the browser, as a claim — a hostile page can then send anyone's; "
+        "see docs/security.md")] = None,
 ) -> None:
-    """Create a datasource and print its token (shown once) and ready URLs."""
+    """Create a datasource and print its token and, for web, its signing secret (both
+    shown once) and ready URLs."""
+    if accept_unsigned and kind.value != "web":
+        raise typer.BadParameter("--accept-unsigned applies to web sources only")
     with opened() as service:
-        view = source_view(service.add_source(name, kind.value, origin or []),
+        view = source_view(service.add_source(name, kind.value, origin or [], accept_unsigned),
                            base_url(service.settings))
     if as_json:
         typer.echo(json.dumps(view))
@@ -163,13 +184,18 @@ def keys_add(
 
 @app.command()
 def bootstrap(
-    state: Annotated[Path, typer.Option(help="Where the demo credentials are kept")] = Path(
-        ".neo4j/run/demo-credentials.json"
-    ),
+    state: Annotated[Path | None, typer.Option(
+        help="Where the demo credentials are kept [default: demo-credentials.json in "
+             "CVG_LOCAL_NEO4J_HOME, beside the make-run server]")] = None,
+    env: Annotated[bool, typer.Option(
+        "--env", help="Print only `export B=… HOOK=… WEB=… READ=… ADMIN=…` for a shell: "
+                      'eval "$(converge-graph bootstrap --env)"')] = False,
 ) -> None:
-    """Create a demo web source, webhook source and read key once; print them every time."""
+    """Create a demo web source, webhook source, read and admin key once; print them every
+    time."""
     with opened() as service:
         base = base_url(service.settings)
+        state = state or service.settings.local_neo4j_home / "demo-credentials.json"
         creds = json.loads(state.read_text()) if state.is_file() else None
         if creds and not service.key_exists(creds["read_key"]):
             creds = None  # the database was wiped: mint new ones
@@ -183,14 +209,20 @@ def bootstrap(
             state.write_text(json.dumps(creds, indent=2))
             state.chmod(0o600)
     hook_url, web = creds["webhook"]["postback_url"], creds["web"]
+    if env:  # the names README.md's examples use
+        names = {"B": base, "HOOK": creds["webhook"]["token"], "WEB": web["token"],
+                 "READ": creds["read_key"], "ADMIN": creds["admin_key"]}
+        typer.echo("export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in names.items()))
+        return
     console.print(f"""
 [bold green]converge-graph is ready[/bold green]
   API docs        {base}/docs
-  demo shop       {base}/demo?token={web['token']}
+  demo shop       {base}/demo?token={web['token']}  ("my identity" asks for the read key)
   webhook token   {creds['webhook']['token']}
   web token       {web['token']}
   read key        {creds['read_key']}
   admin key       {creds['admin_key']}
+  in a shell      eval "$(converge-graph bootstrap --env)"  (sets B, HOOK, WEB, READ, ADMIN)
 
 Post the seed's server-side example:
   curl -s -X POST {hook_url} -H 'Content-Type: application/json' \\

@@ -8,25 +8,32 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 
-from converge_graph.errors import ConvergeError
+from converge_graph.errors import ConvergeError, DatabaseUnavailable
 from converge_graph.service import Service
 from converge_graph.settings import Settings
 
 console = Console(emoji=False)
 
 
+def failed(exc: ConvergeError, settings: Settings) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc.message}", soft_wrap=True, highlight=False)
+    if isinstance(exc, DatabaseUnavailable):  # say which server and which password we tried
+        console.print(f"  Neo4j {settings.neo4j_uri}, user {settings.neo4j_user}, password: "
+                      f"{settings.neo4j_password_source}", soft_wrap=True, highlight=False)
+    return typer.Exit(2)
+
+
 @contextmanager
 def opened() -> Iterator[Service]:
+    settings = Settings()
     try:
-        service = Service.open(Settings())
+        service = Service.open(settings)
     except ConvergeError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(2) from exc
+        raise failed(exc, settings) from exc
     try:
         yield service
     except ConvergeError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(2) from exc
+        raise failed(exc, settings) from exc
     finally:
         service.close()
 

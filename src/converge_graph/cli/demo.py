@@ -30,6 +30,7 @@ import typer
 
 from converge_graph.cli.common import console, opened
 from converge_graph.core.cypher import browser_edit_url, load_library
+from converge_graph.core.trust import sign
 from converge_graph.service import Service, Write
 
 JOHN_EMAIL = "urn:email:john.smith@apple.com"
@@ -224,6 +225,16 @@ def demo_sources(service: Service) -> dict[str, dict]:
     return found
 
 
+def signed(source: dict, aliases: list[str]) -> dict[str, str]:
+    """What the shop's backend would put in a logged-in page: a signature for each
+    customer id (docs/security.md#signing-strong-ids-from-the-browser). A demo source
+    reused from an earlier run has no secret at hand: its browser customer ids are dropped."""
+    secret = source.get("signing_secret")
+    if source["kind"] != "web" or not secret:
+        return {}
+    return {urn: sign(secret, urn) for urn in aliases if urn.startswith("urn:customer_id:")}
+
+
 def load(service: Service, customers: int, seed: int, anchor: datetime) -> dict[str, Any]:
     """Ingest the data set in batches; counts for the summary."""
     sources = demo_sources(service)
@@ -236,7 +247,7 @@ def load(service: Service, customers: int, seed: int, anchor: datetime) -> dict[
             Write(source=sources[p.channel], method=p.method, event_name=p.event_name,
                   properties=p.properties, profile_properties=p.profile_properties,
                   event_id=p.event_id, aliases=p.aliases, timestamp=p.timestamp,
-                  cookie_id=p.cookie_id)
+                  cookie_id=p.cookie_id, signatures=signed(sources[p.channel], p.aliases))
             for p in chunk])
         for p, result in zip(chunk, results, strict=True):
             counts["writes"] += 1

@@ -67,7 +67,7 @@ def erase(
     if not yes:
         typer.confirm(f"Erase cluster {cluster_id} and everything it holds?", abort=True)
     with opened() as service:
-        _print({"cluster_id": cluster_id, "deleted": Merges(service).erase(cluster_id)}, False)
+        _print(Merges(service).erase(cluster_id), False)
 
 
 def conflicts(limit: Annotated[int, typer.Option(min=1, max=1000)] = 50) -> None:

@@ -1,4 +1,5 @@
-"""Parse, normalise and screen alias URNs (SPEC §3). Pure: no driver, no web framework.
+"""Parse, normalise and screen alias URNs (docs/identity.md#aliases).
+Pure: no driver, no web framework.
 
 * Not ``urn:<type>:<value>`` at all → :class:`InvalidAlias` (a client bug, 422).
 * Well formed but junk, or failing its type's check → dropped from identity and
@@ -8,6 +9,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import phonenumbers
@@ -18,6 +20,10 @@ from converge_graph.errors import InvalidAlias
 
 URN_RE = re.compile(r"urn:([A-Za-z][A-Za-z0-9_]{0,31}):(.*)", re.DOTALL)
 MAX_VALUE_LEN = 512
+# Invisible characters (zero-width, bidi controls, soft hyphen: Unicode category Cf) and
+# control characters (Cc): "42\u200b" or "\u202e42" must not be a customer id distinct from
+# "42" that looks the same to a person reviewing it (docs/security.md#input-hygiene-and-limits).
+INVISIBLE = ("Cf", "Cc")
 
 
 @dataclass(frozen=True, order=True)
@@ -50,7 +56,16 @@ def split_urn(raw: object, field_name: str = "alias") -> tuple[str, str]:
             "with a type of letters, digits and '_' (e.g. 'urn:email:jane@shop.com')",
             field=field_name,
         )
-    alias_type, value = match.group(1).lower(), match.group(2).strip()
+    alias_type = match.group(1).lower()
+    # NFKC: full-width "４２" and the ligature "ﬁ" are the same identifier as "42" and "fi".
+    value = unicodedata.normalize("NFKC", match.group(2)).strip()
+    hidden = next((c for c in value if unicodedata.category(c) in INVISIBLE), None)
+    if hidden is not None:
+        raise InvalidAlias(
+            f"{field_name} holds the invisible or control character U+{ord(hidden):04X} "
+            f"({unicodedata.name(hidden, 'control')}); send the identifier without it",
+            field=field_name,
+        )
     if not 1 <= len(value) <= MAX_VALUE_LEN:
         raise InvalidAlias(
             f"{field_name} value must be 1 to {MAX_VALUE_LEN} characters after trimming",

@@ -18,7 +18,17 @@ from converge_graph.core import properties as props_mod
 from converge_graph.core.aliases import Alias
 from converge_graph.core.ids import new_id
 from converge_graph.core.policy import Policy
-from converge_graph.core.resolver import ClusterInfo, Holder, decide_protected
+from converge_graph.core.resolver import (
+    ClusterInfo,
+    Evidence,
+    Holder,
+    RefusalKind,
+    decide_protected,
+)
+from converge_graph.core.trust import Trust, strongest
+
+CONFLICT_KINDS = {RefusalKind.LIMIT: "refused_merge", RefusalKind.BRIDGE: "refused_bridge",
+                  RefusalKind.UNSIGNED: "unsigned_alias", RefusalKind.EVENT_HUB: "event_hub"}
 
 
 @dataclass
@@ -35,6 +45,19 @@ class Prepared:
     event_id: str | None
     ts: datetime
     ignored: list[dict[str, str]]
+    trusted: bool = True  # from a secret-token source (webhook, import), not the browser
+    alias_trust: dict[str, Trust] = field(default_factory=dict)  # urn -> signed | claim
+
+    @property
+    def evidence_trust(self) -> Trust:
+        return Trust.TRUSTED if self.trusted else Trust.CLAIM
+
+    def trust_of(self, urn: str) -> Trust:
+        return self.alias_trust.get(urn, self.evidence_trust)
+    # The profile property keys this write may make node properties (None: all of them);
+    # the others live only in properties_json (docs/security.md#input-hygiene-and-limits).
+    promoted: frozenset[str] | None = None
+    event_promoted: frozenset[str] | None = None  # the same for the event's `prop.<key>`
 
 
 @dataclass
@@ -42,6 +65,10 @@ class AliasState:
     holders: list[str]  # profile ids
     quarantined: bool
     link_blocked: bool
+    trust: dict[str, Trust] = field(default_factory=dict)  # holder -> attachment trust
+
+    def vouched_holders(self) -> int:
+        return sum(1 for p in self.holders if self.trust.get(p, Trust.TRUSTED).vouched)
 
 
 @dataclass
@@ -53,6 +80,10 @@ class EventState:
     dups: int = 0
     dup_sources: list[str] = field(default_factory=list)
     source_id: str | None = None
+    trust: Trust = Trust.TRUSTED  # of the write whose content the stored event is
+    shared_links: int = 0  # profiles joined through this event so far
+    links_added: bool = False
+    replace: dict[str, Any] | None = None  # a trusted write's content replacing a claim's
 
 
 @dataclass
@@ -95,25 +126,31 @@ class Overlay:
         self.changed_props: dict[str, dict[str, Any]] = {}
         self.quarantined: list[str] = []
         self.conflicts: list[dict[str, Any]] = []
+        self.attach_trust: dict[tuple[str, str], Trust] = {}
 
     def find(self, cluster_id: str) -> str:
         while cluster_id in self.parent:
             cluster_id = self.parent[cluster_id]
         return cluster_id
 
-    def _holder(self, profile_id: str) -> Holder:
+    def _holder(self, profile_id: str, urn: str | None = None) -> Holder:
+        trust = self.nb.aliases[urn].trust.get(profile_id, Trust.TRUSTED) if urn else Trust.TRUSTED
         return Holder(profile_id, self.find(self.nb.profile_cluster[profile_id]),
-                      self.nb.profile_created[profile_id])
+                      self.nb.profile_created[profile_id], trust)
 
     def _screen_flags(self, aliases: list[Alias]) -> tuple[list[Alias], list[dict[str, str]]]:
-        """Aliases that may not link: unmerged evidence and quarantined hubs."""
+        """Aliases that may not link: unmerged evidence and quarantined hubs. Claims alone
+        cannot make a hub of an alias that vouched evidence holds: then only vouched
+        holders count."""
         kept, ignored = [], []
         for alias in aliases:
             state = self.nb.aliases[alias.urn]
+            vouched = state.vouched_holders()
+            count = vouched if vouched else len(state.holders)
             if state.link_blocked:
                 ignored.append({"alias": alias.urn,
                                 "reason": "unmerged: this alias no longer links profiles"})
-            elif state.quarantined or len(state.holders) >= self.policy.hub_threshold:
+            elif state.quarantined or count >= self.policy.hub_threshold:
                 if not state.quarantined:
                     state.quarantined = True
                     self.quarantined.append(alias.urn)
@@ -128,31 +165,45 @@ class Overlay:
         now = self.now + timedelta(microseconds=index)
         kept, ignored = self._screen_flags(w.aliases)
         quarantined_now = {i["alias"] for i in ignored if i["alias"] in self.quarantined}
-        created, performer, event = False, None, None
+        created, performer, event, takeover = False, None, None, False
+        event_trust = Trust.TRUSTED
         if w.event_id is not None:
             event = self.nb.events[w.event_id]
+            event_trust = event.trust
             if event.seen:
                 event.dups += 1
-                event.dup_sources.append(w.source_id)
+                # Trusted evidence wins: a trusted write's content replaces a claim's, the
+                # browser copy staying as duplicate evidence.
+                takeover = w.trusted and not event.trust.vouched
+                event.dup_sources.append(event.source_id if takeover else w.source_id)
                 if event.performer and not event.link_blocked:
-                    performer = self._holder(event.performer)
+                    if event.shared_links >= self.policy.event_hub_threshold:
+                        ignored.append({"alias": f"event:{w.event_id}", "kind":
+                                        RefusalKind.EVENT_HUB, "reason":
+                                        f"event_hub: this event already joined "
+                                        f"{event.shared_links + 1} profiles"})
+                    else:
+                        performer = self._holder(event.performer)
             else:
                 event.seen = created = event.created_here = True
                 event.source_id = w.source_id
-        holders = {a.urn: [self._holder(p) for p in self.nb.aliases[a.urn].holders] for a in kept}
+                event.trust = w.evidence_trust
+        holders = {a.urn: [self._holder(p, a.urn) for p in self.nb.aliases[a.urn].holders]
+                   for a in kept}
         clusters = {c: info for c, info in self.nb.clusters.items() if c not in self.parent}
+        evidence = Evidence(w.trusted, {a.urn: w.trust_of(a.urn) for a in kept}, event_trust)
         decision, kept, refusals = decide_protected(
             kept, holders, clusters, self.nb.cluster_urns, self.policy,
-            cookie_urn=w.cookie_urn, performer=performer,
+            cookie_urn=w.cookie_urn, performer=performer, evidence=evidence,
         )
         for refusal in refusals:
-            alias = f"event:{w.event_id}" if refusal.alias == "event" else refusal.alias
-            ignored.append({"alias": alias, "reason": refusal.reason})
+            alias = f"event:{w.event_id}" if refusal.alias is None else refusal.alias
+            ignored.append({"alias": alias, "reason": refusal.reason, "kind": refusal.kind})
 
         profile_id, cluster_id = decision.profile_id, decision.winner
         if cluster_id is None:
             cluster_id = new_id("clu")
-            self.nb.clusters[cluster_id] = ClusterInfo(cluster_id, 0, now)
+            self.nb.clusters[cluster_id] = ClusterInfo(cluster_id, 0, now, False)
             self.nb.cluster_urns[cluster_id] = set()
         if profile_id is None:
             profile_id = new_id("prf")
@@ -160,18 +211,23 @@ class Overlay:
             self.nb.profile_created[profile_id] = now
             self.new_profiles.append({"profile_id": profile_id, "created_at": now})
             info = self.nb.clusters[cluster_id]
-            self.nb.clusters[cluster_id] = ClusterInfo(cluster_id, info.size + 1, info.created_at)
+            self.nb.clusters[cluster_id] = ClusterInfo(cluster_id, info.size + 1, info.created_at,
+                                                       info.established)
         for link in decision.links:
             self.links.append({"from": profile_id, "to": link.to_profile, "via": link.via,
                                "reason": link.reason, "event_id": w.event_id,
-                               "created_at": now})
+                               "created_at": now, "trust": str(link.trust)})
+            if link.reason == "shared_event" and event is not None:
+                event.shared_links += 1
+                event.links_added = True
         for loser in decision.losers:
             self.parent[loser] = cluster_id
             self.merged_at[loser] = now
             win, lose = self.nb.clusters[cluster_id], self.nb.clusters[loser]
             self.nb.clusters[cluster_id] = ClusterInfo(cluster_id, win.size + lose.size,
-                                                       win.created_at)
-            self.nb.clusters[loser] = ClusterInfo(loser, 0, lose.created_at)
+                                                       win.created_at,
+                                                       win.established or lose.established)
+            self.nb.clusters[loser] = ClusterInfo(loser, 0, lose.created_at, lose.established)
             self.nb.cluster_urns.setdefault(cluster_id, set()).update(
                 self.nb.cluster_urns.pop(loser, set()))
         unlimited = set(self.policy.unlimited_types)
@@ -179,6 +235,15 @@ class Overlay:
             state = self.nb.aliases[alias.urn]
             if profile_id not in state.holders:
                 state.holders.append(profile_id)
+                state.trust[profile_id] = w.trust_of(alias.urn)
+            else:
+                state.trust[profile_id] = strongest(state.trust.get(profile_id, Trust.TRUSTED),
+                                                    w.trust_of(alias.urn))
+            self.attach_trust[(profile_id, alias.urn)] = state.trust[profile_id]
+            if state.trust[profile_id].vouched and not self.nb.clusters[cluster_id].established:
+                info = self.nb.clusters[cluster_id]
+                self.nb.clusters[cluster_id] = ClusterInfo(cluster_id, info.size,
+                                                           info.created_at, True)
             first, last = self.seen_span.get((profile_id, alias.urn), (w.ts, w.ts))
             self.seen_span[(profile_id, alias.urn)] = (min(first, w.ts), max(last, w.ts))
             if alias.type not in unlimited:
@@ -186,23 +251,33 @@ class Overlay:
         if w.profile_properties:
             props, times = self.nb.profile_state.get(profile_id, ({}, {}))
             props, times, changes = props_mod.apply_latest(props, times, w.profile_properties,
-                                                           w.ts)
+                                                           w.ts, w.promoted)
             self.nb.profile_state[profile_id] = (props, times)
             self.changed_props.setdefault(profile_id, {}).update(changes)
-        if created:
+        if created or takeover:
             event.performer = profile_id
-        for item in ignored:
-            if item["alias"] in quarantined_now or item["reason"].startswith("limit:"):
+        if takeover:
+            event.source_id, event.trust = w.source_id, Trust.TRUSTED
+            event.replace = {
+                "event_id": w.event_id, "event_name": w.event_name, "method": w.method,
+                "timestamp": w.ts, "received_at": now, "source_id": w.source_id,
+                "properties_json": props_mod.dumps(w.properties), "trust": str(Trust.TRUSTED),
+                **props_mod.event_node_properties(w.properties, w.event_promoted)}
+        for item in w.ignored + ignored:
+            kind = item.get("kind")
+            if item["alias"] in quarantined_now or kind is not None:
                 self.conflicts.append({
                     "conflict_id": new_id("cfl"),
-                    "kind": "quarantine" if item["alias"] in quarantined_now else "refused_merge",
+                    "kind": "quarantine" if item["alias"] in quarantined_now
+                    else CONFLICT_KINDS[kind],
                     "alias": item["alias"], "reason": item["reason"], "event_id": w.event_id,
                     "source_id": w.source_id, "profile_id": profile_id, "created_at": now,
                 })
         return {"event_id": w.event_id,
                 "deduplicated": w.event_id is not None and not created,
                 "profile_id": profile_id, "cluster_id": cluster_id,
-                "ignored_aliases": w.ignored + ignored}
+                "ignored_aliases": [{"alias": i["alias"], "reason": i["reason"]}
+                                    for i in w.ignored + ignored]}
 
     def delta(self) -> Delta:
         d = Delta(links=self.links, quarantined=self.quarantined, conflicts=self.conflicts)
@@ -221,7 +296,8 @@ class Overlay:
             })
             if root != cluster_id and not is_new:
                 d.relabels.append({"from": cluster_id, "to": root})
-        d.attachments = [{"profile_id": p, "urn": u, "first": f, "last": la}
+        d.attachments = [{"profile_id": p, "urn": u, "first": f, "last": la,
+                          "trust": str(self.attach_trust[(p, u)])}
                          for (p, u), (f, la) in self.seen_span.items()]
         for profile_id, changes in self.changed_props.items():
             props, times = self.nb.profile_state[profile_id]
@@ -229,11 +305,13 @@ class Overlay:
                                  "properties_json": props_mod.dumps(props),
                                  "property_ts_json": props_mod.dumps(times)})
         for event_id, ev in self.nb.events.items():
-            if ev.dups or ev.created_here:
+            if ev.dups or ev.created_here or ev.links_added:
                 d.events.append({"event_id": event_id, "dups": ev.dups,
                                  "dup_sources": ev.dup_sources,
-                                 "performer": ev.performer if ev.created_here else None,
-                                 "source_id": ev.source_id})
+                                 "performer": ev.performer
+                                 if ev.created_here or ev.replace else None,
+                                 "source_id": ev.source_id, "replace": ev.replace,
+                                 "shared_links": ev.shared_links})
         return d
 
     def _touched(self) -> set[str]:

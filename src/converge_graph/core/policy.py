@@ -1,8 +1,9 @@
 """Matching policy: priorities, limits and block lists, kept apart from runtime settings.
 
 A :class:`Policy` is plain data (pydantic), serialisable to JSON and loadable
-from a TOML or JSON file named by ``CVG_POLICY_FILE``. The defaults follow SPEC
-§3–§4 and the junk identifiers seen in PostHog, Segment and RudderStack practice.
+from a TOML or JSON file named by ``CVG_POLICY_FILE``. The defaults follow
+docs/identity.md (#aliases, #merge-protection) and the junk identifiers seen in
+PostHog, Segment and RudderStack practice.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ DEFAULT_PRIORITY: dict[str, int] = {
     "cart": 4,
     "cart_token": 4,
     "cookie": 9,
+    "anonymous_id": 9,  # a Segment client's device id: a cookie by another name
 }
 OTHER_PRIORITY = 5
 
@@ -61,12 +63,16 @@ class Policy(BaseModel):
     # Most distinct values of one type one cluster may hold; None means unlimited.
     # In TOML, which has no null, write "unlimited".
     limits: dict[str, int | Literal["unlimited"] | None] = Field(
-        default_factory=lambda: {"customer_id": 1, "user_id": 1, "cookie": None}
+        default_factory=lambda: {"customer_id": 1, "user_id": 1, "cookie": None,
+                                 "anonymous_id": None}
     )
     default_limit: int | None = 5
     # An alias held by this many profiles is a hub (a shared tablet, a cached id): it is
     # quarantined and links nothing more.
     hub_threshold: int = 50
+    # One event id (an order reported by the browser and the backend) joins at most this
+    # many more profiles to its performer; later repeats are stored but link nothing.
+    event_hub_threshold: int = 5
 
     def limit(self, alias_type: str) -> int | None:
         value = self.limits.get(alias_type, self.default_limit)

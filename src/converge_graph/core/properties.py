@@ -6,7 +6,11 @@
 * Profiles keep their properties verbatim as node properties (``p.`$email```); a
   nested value is stored there as its JSON text. ``properties_json`` is the lossless
   copy and ``property_ts_json`` remembers, per key, the event time that set it:
-  per key, the most recent write by event time wins (SPEC §4.3).
+  per key, the most recent write by event time wins
+  (docs/identity.md#profile-properties-latest-timestamp-wins).
+* Neo4j never frees a property-key name once used, so one write may turn at most a
+  bounded number of its keys into node properties (:func:`promotable`); the others are
+  kept only in ``properties_json`` (docs/security.md#input-hygiene-and-limits).
 """
 
 from __future__ import annotations
@@ -47,12 +51,26 @@ def nameable(key: str) -> bool:
     return bool(key) and "\x00" not in key
 
 
-def event_node_properties(properties: dict[str, Any]) -> dict[str, Any]:
-    """``prop.<key>`` for each top-level scalar (or homogeneous scalar list)."""
+def promotable(
+    properties: dict[str, Any], profile_properties: dict[str, Any], limit: int
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The event and profile property keys one write may make node properties: the first
+    ``limit`` of them in the order sent, event properties first."""
+    event = [k for k, v in properties.items() if nameable(k) and _storable(v) is not None]
+    event = event[:limit]
+    profile = [k for k in profile_properties if nameable(k) and k not in PROFILE_RESERVED]
+    return frozenset(event), frozenset(profile[:max(limit - len(event), 0)])
+
+
+def event_node_properties(
+    properties: dict[str, Any], promoted: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """``prop.<key>`` for each top-level scalar (or homogeneous scalar list) in
+    ``promoted`` (all of them when None)."""
     out = {}
     for key, value in properties.items():
         storable = _storable(value)
-        if storable is not None and nameable(key):
+        if storable is not None and nameable(key) and (promoted is None or key in promoted):
             out[f"prop.{key}"] = storable
     return out
 
@@ -69,12 +87,15 @@ def iso(ts: datetime) -> str:
 
 
 def apply_latest(
-    stored: dict[str, Any], stored_ts: dict[str, str], incoming: dict[str, Any], ts: datetime
+    stored: dict[str, Any], stored_ts: dict[str, str], incoming: dict[str, Any], ts: datetime,
+    promoted: frozenset[str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
     """Per key, the write with the latest event time wins (a tie goes to the later write).
 
     Returns the new properties, their times, and the node-property changes to SET
-    (None removes a key).
+    (None removes a key). A key not in ``promoted`` (when given) is kept in the JSON copy
+    only; its node property, if an earlier write made one, is removed rather than left
+    stale (setting null creates no property-key name).
     """
     props, times, changes = dict(stored), dict(stored_ts), {}
     when = iso(ts)
@@ -87,7 +108,8 @@ def apply_latest(
         else:
             props[key] = value
         if key not in PROFILE_RESERVED and nameable(key):
-            changes[key] = profile_node_value(value)
+            keep = promoted is None or key in promoted
+            changes[key] = profile_node_value(value) if keep else None
     return props, times, changes
 
 

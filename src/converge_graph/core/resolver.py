@@ -1,27 +1,38 @@
 """Identity decisions for one write, given the neighbourhood read under lock. Pure.
 
-The cases (SPEC §4), and exactly these branches:
+The cases (docs/identity.md#the-write-algorithm, docs/security.md#the-trust-model), and
+exactly these branches:
 
 1. Browser write: the profile is the oldest holder of the write's cookie alias;
    a new profile when no one holds it yet.
-2. Webhook write: the profile is the oldest holder of the highest-priority alias
-   that anyone holds; a new profile when no alias has a holder (or there are none),
-   except that a repeated event with no alias at all lands on the original performer.
+2. Webhook (trusted) write: the profile is the oldest holder of the highest-priority
+   alias that anyone holds *with vouched evidence* (trusted or signed) — a profile that
+   only claims an alias is never the one a trusted write lands on; a new profile when
+   no alias has such a holder, except that a repeated event with no alias at all lands
+   on the original performer (when that event is itself trusted).
 3. Every other cluster holding one of the write's aliases is joined by one
    ``SAME_AS`` edge to one of its holders (never one edge per holder), with the
-   shared aliases as evidence (``shared_alias``).
+   shared aliases as evidence (``shared_alias``). The edge's trust is the best, over
+   the shared aliases, of the weaker of the write's evidence and the holder's.
 4. A deduplicated event whose original performer lives in a cluster not yet
-   joined adds one ``shared_event`` edge to that performer.
+   joined adds one ``shared_event`` edge to that performer, as trusted as the weaker
+   of the two writes.
 5. Union by size: the largest cluster keeps its id; ties go to the oldest cluster.
+
+:func:`decide_protected` then refuses, alias by alias, what a write may not do:
+an untrusted write joining two established people (a bridge), or a cluster over its
+policy limits.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from converge_graph.core.aliases import Alias
 from converge_graph.core.policy import Policy
+from converge_graph.core.trust import Trust, strongest, weakest
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,7 @@ class Holder:
     profile_id: str
     cluster_id: str
     created_at: datetime
+    trust: Trust = Trust.TRUSTED  # of this profile's attachment to the alias in question
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,8 @@ class ClusterInfo:
     cluster_id: str
     size: int
     created_at: datetime
+    # A person established by vouched evidence (any trusted or signed alias attachment).
+    established: bool = True
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,26 @@ class Link:
     to_cluster: str
     via: list[str]
     reason: str
+    trust: Trust = Trust.TRUSTED
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How trusted one write is: the write itself, each of its aliases, a repeated event."""
+
+    trusted: bool = True
+    aliases: dict[str, Trust] = field(default_factory=dict)  # urn -> trust; missing: the write's
+    event: Trust = Trust.TRUSTED  # of the stored event this write repeats
+
+    @property
+    def write(self) -> Trust:
+        return Trust.TRUSTED if self.trusted else Trust.CLAIM
+
+    def of(self, urn: str) -> Trust:
+        return self.aliases.get(urn, self.write)
+
+
+TRUSTED = Evidence()
 
 
 @dataclass
@@ -61,20 +95,24 @@ def _oldest(holders: list[Holder]) -> Holder:
 
 def choose_profile(
     aliases: list[Alias], holders: dict[str, list[Holder]], policy: Policy, cookie_urn: str | None,
-    performer: Holder | None = None,
+    performer: Holder | None = None, evidence: Evidence = TRUSTED,
 ) -> Holder | None:
     """Cases 1 and 2: the existing profile this write lands on, or None for a new one."""
-    if not aliases and performer is not None:
+    if not aliases and performer is not None and (
+            not evidence.trusted or evidence.event.vouched):
         # Nothing but the event identifies the writer: a retried or replayed event.
         return performer
     if cookie_urn is not None:
         held = holders.get(cookie_urn, [])
         return _oldest(held) if held else None
-    held_aliases = [a for a in aliases if holders.get(a.urn)]
+    if not evidence.trusted:  # never become someone else's profile
+        return None
+    vouched = {a.urn: [h for h in holders.get(a.urn, []) if h.trust.vouched] for a in aliases}
+    held_aliases = [a for a in aliases if vouched[a.urn]]
     if not held_aliases:
         return None
     best = min(policy.rank(a.type) for a in held_aliases)
-    candidates = [h for a in held_aliases if policy.rank(a.type) == best for h in holders[a.urn]]
+    candidates = [h for a in held_aliases if policy.rank(a.type) == best for h in vouched[a.urn]]
     return _oldest(candidates)
 
 
@@ -86,35 +124,40 @@ def decide(
     *,
     cookie_urn: str | None = None,
     performer: Holder | None = None,
+    evidence: Evidence = TRUSTED,
 ) -> Decision:
     """What one write does to identity. ``holders`` and ``clusters`` were read under lock."""
-    profile = choose_profile(aliases, holders, policy, cookie_urn, performer)
+    profile = choose_profile(aliases, holders, policy, cookie_urn, performer, evidence)
     own_cluster = profile.cluster_id if profile else None
     decision = Decision(
         profile_id=profile.profile_id if profile else None, cluster_id=own_cluster
     )
 
     # Case 3: per other cluster, the evidence aliases and one holder to link to.
-    evidence: dict[str, list[Alias]] = {}
+    shared_by: dict[str, list[Alias]] = {}
     for alias in aliases:
         for cluster_id in {h.cluster_id for h in holders.get(alias.urn, [])}:
             if cluster_id != own_cluster:
-                evidence.setdefault(cluster_id, []).append(alias)
-    for cluster_id in sorted(evidence):
-        shared = evidence[cluster_id]
-        strongest = min(shared, key=lambda a: (policy.rank(a.type), a.urn))
-        target = _oldest([h for h in holders[strongest.urn] if h.cluster_id == cluster_id])
+                shared_by.setdefault(cluster_id, []).append(alias)
+    for cluster_id in sorted(shared_by):
+        shared = shared_by[cluster_id]
+        best = min(shared, key=lambda a: (policy.rank(a.type), a.urn))
+        target = _oldest([h for h in holders[best.urn] if h.cluster_id == cluster_id])
+        trust = strongest(*(weakest(evidence.of(a.urn), *_best_holding(holders, a, cluster_id))
+                            for a in shared))
         decision.links.append(
-            Link(target.profile_id, cluster_id, sorted(a.urn for a in shared), "shared_alias")
+            Link(target.profile_id, cluster_id, sorted(a.urn for a in shared), "shared_alias",
+                 trust)
         )
 
     # Case 4: the same event reported from two places.
     if (
         performer is not None
         and performer.cluster_id != own_cluster
-        and performer.cluster_id not in evidence
+        and performer.cluster_id not in shared_by
     ):
-        decision.links.append(Link(performer.profile_id, performer.cluster_id, [], "shared_event"))
+        decision.links.append(Link(performer.profile_id, performer.cluster_id, [], "shared_event",
+                                   weakest(evidence.write, evidence.event)))
 
     # Case 5: union by size.
     joined = {link.to_cluster for link in decision.links}
@@ -129,10 +172,22 @@ def decide(
     return decision
 
 
+def _best_holding(holders: dict[str, list[Holder]], alias: Alias, cluster_id: str) -> list[Trust]:
+    return [strongest(*(h.trust for h in holders[alias.urn] if h.cluster_id == cluster_id))]
+
+
+class RefusalKind(StrEnum):
+    LIMIT = "limit"  # the cluster would break a policy limit
+    BRIDGE = "bridge"  # an untrusted write would join two established people
+    UNSIGNED = "unsigned"  # a strong id from the browser without a valid signature
+    EVENT_HUB = "event_hub"  # one event id already joined too many profiles
+
+
 @dataclass(frozen=True)
 class Refusal:
-    alias: str
+    alias: str | None  # None: the write's event id (a shared event given up)
     reason: str
+    kind: RefusalKind = RefusalKind.LIMIT
 
 
 def urn_type(urn: str) -> str:
@@ -166,6 +221,28 @@ def _over_limit(
     return None
 
 
+def _bridged(decision: Decision, clusters: dict[str, ClusterInfo], policy: Policy,
+             evidence: Evidence) -> set[str]:
+    """Established clusters an untrusted write may not join: all but one (attach, never
+    bridge). The one kept is the browser's own person if it has one, else the one reached
+    through the strongest alias (then the oldest)."""
+    if evidence.trusted:
+        return set()
+    joined = {link.to_cluster for link in decision.links} | {decision.cluster_id}
+    established = sorted(c for c in joined if c in clusters and clusters[c].established)
+    if len(established) <= 1:
+        return set()
+    if decision.cluster_id in established:
+        keep = decision.cluster_id
+    else:
+        def strength(link: Link) -> tuple[int, datetime, str]:
+            rank = min((policy.rank(urn_type(u)) for u in link.via), default=10**6)
+            return rank, clusters[link.to_cluster].created_at, link.to_cluster
+        keep = min((k for k in decision.links if k.to_cluster in established), key=strength
+                   ).to_cluster
+    return set(established) - {keep}
+
+
 def decide_protected(
     aliases: list[Alias],
     holders: dict[str, list[Holder]],
@@ -175,28 +252,44 @@ def decide_protected(
     *,
     cookie_urn: str | None = None,
     performer: Holder | None = None,
+    evidence: Evidence = TRUSTED,
 ) -> tuple[Decision, list[Alias], list[Refusal]]:
-    """:func:`decide` under merge protection (SPEC §4).
+    """:func:`decide` under the trust rule (docs/security.md#the-trust-model) and merge
+    protection (docs/identity.md#merge-protection).
 
-    While the decision would give a cluster more distinct values of a type than the
-    policy allows, drop the lowest-priority alias that takes part in it (an alias
-    held by a cluster being joined, or a new value of the offending type) and decide
-    again, which may start a new profile. A shared event taking part in it is given
-    up first, as the weakest evidence. Returns the decision, the aliases kept, and
-    what was refused.
+    First, an untrusted write joins its browser to at most one established person: every
+    alias (and a repeated event) that would join another is refused as a bridge, and the
+    write is decided again. Then, while the decision would give a cluster more distinct
+    values of a type than the policy allows, drop the lowest-priority alias that takes
+    part in it (an alias held by a cluster being joined, or a new value of the offending
+    type) and decide again, which may start a new profile. A shared event taking part in
+    it is given up first, as the weakest evidence. Returns the decision, the aliases
+    kept, and what was refused.
     """
     kept = list(aliases)
     refusals: list[Refusal] = []
     while True:
         cookie = cookie_urn if any(a.urn == cookie_urn for a in kept) else None
-        decision = decide(kept, holders, clusters, policy, cookie_urn=cookie, performer=performer)
+        decision = decide(kept, holders, clusters, policy, cookie_urn=cookie, performer=performer,
+                          evidence=evidence)
+        bridged = _bridged(decision, clusters, policy, evidence)
+        if bridged:
+            reason = "bridge: an untrusted write may not join two established people"
+            if performer is not None and performer.cluster_id in bridged:
+                refusals.append(Refusal(None, reason, RefusalKind.BRIDGE))
+                performer = None
+            for alias in [a for a in kept if a.urn != cookie and any(
+                    h.cluster_id in bridged for h in holders.get(a.urn, []))]:
+                kept.remove(alias)
+                refusals.append(Refusal(alias.urn, reason, RefusalKind.BRIDGE))
+            continue
         offending = _over_limit(decision, kept, cluster_urns, policy)
         if offending is None:
             return decision, kept, refusals
         reason = f"limit:{offending}"
         if performer is not None and any(k.reason == "shared_event" for k in decision.links):
             # A shared event is the weakest evidence: give it up before any alias.
-            refusals.append(Refusal("event", reason))
+            refusals.append(Refusal(None, reason))
             performer = None
             continue
         involved = {link.to_cluster for link in decision.links} | {decision.cluster_id}
@@ -207,9 +300,9 @@ def decide_protected(
             or (a.type == offending and a.urn not in own)
         ]
         if culprits:
-            weakest = max(culprits, key=lambda a: (policy.rank(a.type), a.urn))
-            kept.remove(weakest)
-            refusals.append(Refusal(weakest.urn, reason))
+            weakest_alias = max(culprits, key=lambda a: (policy.rank(a.type), a.urn))
+            kept.remove(weakest_alias)
+            refusals.append(Refusal(weakest_alias.urn, reason))
         else:  # nothing left to drop: take the decision without links
             decision.links.clear()
             decision.losers.clear()

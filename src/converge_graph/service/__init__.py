@@ -16,19 +16,20 @@ from converge_graph.service.admin import Admin
 from converge_graph.service.destinations import Destinations
 from converge_graph.service.ingest import Ingest, Write
 from converge_graph.service.reads import Reads
-from converge_graph.service.sources import SCOPES, Sources, utcnow
+from converge_graph.service.segment import Segment
+from converge_graph.service.sources import SCOPES, AuthCache, Sources, utcnow
 from converge_graph.settings import Settings
 from converge_graph.store.graph import Graph, connect
 
 __all__ = ["SCOPES", "Service", "Write", "utcnow"]
 
 
-class Service(Ingest, Sources, Reads, Admin, Destinations):
+class Service(Ingest, Segment, Sources, Reads, Admin, Destinations):
     def __init__(self, graph: Graph, settings: Settings, policy: Policy) -> None:
         self.graph = graph
         self.settings = settings
         self.policy = policy
-        self._auth_cache: dict[str, tuple[float, dict | None]] = {}
+        self._auth_cache = AuthCache(settings.auth_cache_size)
         # Called after each committed ingest with its results and what it wrote (metrics).
         self.observers: list[Callable[[list[dict[str, Any]], Delta], None]] = []
         # The analysts' cluster query, so API links open Browser on exactly that query.

@@ -5,6 +5,10 @@ A worker takes the first waiting write, then whatever else is already queued (up
 ``max_items``), waiting at most ``max_wait`` seconds for more; idle, a lone write goes
 out at once. Several workers commit concurrently; their batches serialise on the
 locks of the aliases and clusters they share, like any writes.
+
+One bad write must not fail the requests it was gathered with: when a batch fails for a
+reason other than the database being unavailable, its writes are committed again one by
+one, so only the write at fault fails.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import contextlib
 from typing import Any
 
 from converge_graph.core.batch import Prepared
+from converge_graph.errors import DatabaseUnavailable
 from converge_graph.service import Service, Write
 
 
@@ -70,8 +75,12 @@ class GroupCommit:
         try:
             results = await asyncio.to_thread(self.service.ingest_prepared,
                                               [p for p, _ in items])
-        except Exception as exc:  # the whole batch failed: every request learns why
-            for _, future in items:
+        except Exception as exc:
+            if len(items) > 1 and not isinstance(exc, DatabaseUnavailable):
+                for item in items:  # isolate the write at fault; its neighbours commit
+                    await self._commit([item])
+                return
+            for _, future in items:  # the database is down: every request learns why
                 if not future.done():
                     future.set_exception(exc)
             return

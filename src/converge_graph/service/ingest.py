@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from converge_graph.core import properties as props_mod
-from converge_graph.core.aliases import Alias, screen
+from converge_graph.core.aliases import Alias, parse_alias, screen
 from converge_graph.core.batch import (
     AliasState,
     Delta,
@@ -26,7 +26,9 @@ from converge_graph.core.batch import (
     Prepared,
 )
 from converge_graph.core.ids import new_id
-from converge_graph.errors import ConvergeError
+from converge_graph.core.resolver import RefusalKind
+from converge_graph.core.trust import Trust, signature_ok
+from converge_graph.errors import ConvergeError, InvalidInput
 from converge_graph.models import CollectEvent, WebhookEvent, describe
 from converge_graph.service import outbox
 from converge_graph.service.sources import utcnow
@@ -53,6 +55,7 @@ class Write:
     aliases: list[str] = field(default_factory=list)
     timestamp: datetime | None = None
     cookie_id: str | None = None  # browser writes only
+    signatures: dict[str, str] = field(default_factory=dict)  # urn -> HMAC hex, browser only
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ def collect_write(source: dict[str, Any], event: CollectEvent, cookie_id: str) -
     return Write(
         source=source, method=method, event_name=event.eventName, properties=event.properties,
         profile_properties=profile_properties, event_id=event.eventID, aliases=event.aliases,
-        timestamp=event.timestamp, cookie_id=cookie_id,
+        timestamp=event.timestamp, cookie_id=cookie_id, signatures=event.signatures,
     )
 
 
@@ -105,10 +108,51 @@ class Ingest:
             return None
         return raw.strip()
 
+    def event_time(self, write: Write) -> datetime:
+        """The write's event time, bounded: per key the latest event time wins, so a time
+        far ahead would win forever. A browser (public token) may not claim a time after
+        its request arrived; no source may claim one beyond ``max_future_seconds``."""
+        now = utcnow()
+        if write.timestamp is None:
+            return now
+        if write.source.get("kind") == "web":
+            return min(write.timestamp, now)
+        if write.timestamp > now + timedelta(seconds=self.settings.max_future_seconds):
+            raise InvalidInput(
+                f"timestamp {write.timestamp.isoformat()} is more than "
+                f"{self.settings.max_future_seconds:g} seconds ahead of the server's clock; "
+                "send the time the event happened", field="timestamp")
+        return write.timestamp
+
+    def check_keys(self, write: Write) -> None:
+        limit = self.settings.max_property_keys
+        count = len(write.properties) + len(write.profile_properties)
+        if count > limit:
+            browser = write.cookie_id is not None
+            field = ("properties" if len(write.properties) > len(write.profile_properties)
+                     else "profileProperties" if browser else "profile_properties")
+            raise InvalidInput(
+                f"this write has {count} property keys (properties and profile properties "
+                f"together); at most {limit} are allowed — nest related values in objects",
+                field=field)
+
     def prepare(self, write: Write) -> Prepared:
         """Screen one write's aliases and ids (raises InvalidAlias for a malformed URN)."""
+        self.check_keys(write)
+        ts = self.event_time(write)
         screened = screen(write.aliases, self.policy, self.settings.default_region)
-        aliases = list(screened.accepted)
+        trusted = write.source.get("kind") != "web"
+        alias_trust: dict[str, Trust] = {}
+        aliases, ignored = [], list(screened.ignored)
+        for alias in screened.accepted:
+            trust = Trust.TRUSTED if trusted else self._browser_trust(write, alias)
+            if trust is None:
+                ignored.append({"alias": alias.urn, "kind": RefusalKind.UNSIGNED, "reason":
+                                f"unsigned: a {alias.type} from the browser needs a signature "
+                                "from the shop's backend (docs/security.md)"})
+                continue
+            alias_trust[alias.urn] = trust
+            aliases.append(alias)
         cookie_urn = None
         if write.cookie_id is not None:
             cookie = Alias(f"urn:cookie:{write.cookie_id}", "cookie", write.cookie_id)
@@ -119,13 +163,33 @@ class Ingest:
         event_id = self.clean_event_id(write.event_id) if stores_event else None
         if stores_event and event_id is None:
             event_id = new_id("evt")
+        event_keys, profile_keys = props_mod.promotable(
+            write.properties, write.profile_properties, self.settings.max_promoted_keys)
         return Prepared(
             source_id=write.source["source_id"], method=write.method,
             event_name=write.event_name, properties=write.properties,
             profile_properties=write.profile_properties, aliases=sorted(aliases),
-            cookie_urn=cookie_urn, event_id=event_id, ts=write.timestamp or utcnow(),
-            ignored=screened.ignored,
+            cookie_urn=cookie_urn, event_id=event_id, ts=ts,
+            ignored=ignored, trusted=trusted, alias_trust=alias_trust,
+            promoted=profile_keys, event_promoted=event_keys,
         )
+
+    def _browser_trust(self, write: Write, alias: Alias) -> Trust | None:
+        """A browser alias: a claim, except that a strong id (a limit-1 type such as
+        customer_id) counts only signed — or, where the source opted in, as a claim."""
+        if self.policy.limit(alias.type) != 1:
+            return Trust.CLAIM
+        secret = write.source.get("signing_secret")
+        for urn, signature in write.signatures.items():
+            try:
+                same = parse_alias(urn, self.policy, self.settings.default_region) == alias
+            except (ValueError, ConvergeError):
+                continue
+            if same and signature_ok(secret, urn, signature):
+                return Trust.SIGNED
+        if alias.type in (write.source.get("accept_unsigned") or []):
+            return Trust.CLAIM
+        return None
 
     def admit(
         self, source: dict[str, Any], item: Any, where: str, default_event_id: str | None = None
@@ -190,8 +254,9 @@ class Ingest:
             {"event_id": eid, "fields": {
                 "event_name": w.event_name, "method": w.method, "timestamp": w.ts,
                 "received_at": now, "source_id": w.source_id,
-                "properties_json": props_mod.dumps(w.properties)},
-             "props": props_mod.event_node_properties(w.properties)}
+                "properties_json": props_mod.dumps(w.properties),
+                "trust": str(w.evidence_trust)},
+             "props": props_mod.event_node_properties(w.properties, w.event_promoted)}
             for eid, w in sorted(first.items())
         ], now)
         known: dict[str, tuple[str, datetime]] = {}
@@ -208,11 +273,14 @@ class Ingest:
             self.policy.unlimited_types, wants_state)
         return Neighbourhood(
             aliases={urn: AliasState([h["profile_id"] for h in row["holders"]],
-                                     row["quarantined"], row["link_blocked"])
+                                     row["quarantined"], row["link_blocked"],
+                                     {h["profile_id"]: Trust(h["trust"]) for h in row["holders"]})
                      for urn, row in alias_rows.items()},
             events={eid: EventState(
                 seen=not row["created"], link_blocked=row["link_blocked"],
-                performer=row["performer"]["profile_id"] if row["performer"] else None)
+                performer=row["performer"]["profile_id"] if row["performer"] else None,
+                trust=Trust(row["trust"]), shared_links=row["shared_links"],
+                source_id=row["source_id"])
                 for eid, row in event_rows.items()},
             profile_cluster=current,
             profile_created={p: created for p, (_, created) in known.items()},

@@ -115,20 +115,44 @@ class Merges:
         return g.write(work)
 
     # -- erasure ----------------------------------------------------------------------
-    def erase(self, cluster_id: str) -> dict[str, int]:
+    def erase(self, cluster_id: str) -> dict[str, Any]:
+        """Erase the person a cluster id names. An id merged away is followed to the live
+        cluster that holds the person now; an id split into several people is not erased
+        (``split_into`` lists them: erase each that is this person); an unknown id is a
+        404. Erasing again deletes nothing (the id stays known, as erased)."""
         g = self.graph
+        for _ in range(5):  # a merge between following the id and locking it: follow again
+            target = self._live(cluster_id)
+            if isinstance(target, list):
+                return {"cluster_id": cluster_id, "split_into": target}
 
-        def work(tx: Tx) -> dict[str, int]:
-            now = utcnow()
-            g.lock_clusters(tx, [cluster_id], [], now)
-            g.tx_rows(tx, Q.drop_person_deliveries, cluster_id=cluster_id)
-            counts = g.tx_rows(tx, Q.erase_cluster, cluster_id=cluster_id)[0]
-            if counts["profiles"]:  # a second erasure of the same id tells no one again
-                g.record_deliveries(tx, now, [], [outbox.change(
-                    "identity.erased", None, [cluster_id], {"cluster_id": cluster_id})])
-            return counts
+            def work(tx: Tx, target: str = target) -> dict[str, int] | None:
+                now = utcnow()
+                locked = g.lock_clusters(tx, [target], [], now)["clusters"]
+                if locked and locked[0].get("merged_into"):
+                    return None
+                g.tx_rows(tx, Q.drop_person_deliveries, cluster_id=target)
+                counts = g.tx_rows(tx, Q.erase_cluster, cluster_id=target, now=now)[0]
+                if counts["profiles"]:  # erasing again tells no one again
+                    g.record_deliveries(tx, now, [], [outbox.change(
+                        "identity.erased", None, [target], {"cluster_id": target})])
+                return counts
 
-        return g.write(work)
+            counts = g.write(work)
+            if counts is not None:
+                found = {"cluster_id": target, "deleted": counts}
+                return found if target == cluster_id else {**found, "requested": cluster_id}
+        raise InvalidInput(f"cluster {cluster_id} keeps being merged; try again",
+                           field="cluster_id")
+
+    def _live(self, cluster_id: str) -> str | list[str]:
+        node = self.graph.read_cluster_node(cluster_id)
+        if node is None:
+            raise NotFound(f"no cluster {cluster_id}", field="cluster_id")
+        if not node["merged_into"] and not node["split_into"]:
+            return cluster_id
+        live = self.service.successors(cluster_id)
+        return live[0] if len(live) == 1 else live
 
     # -- explain ----------------------------------------------------------------------
     def explain(self, cluster_id: str, from_profile: str, to_profile: str) -> dict[str, Any]:

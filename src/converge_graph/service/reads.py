@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +16,31 @@ if TYPE_CHECKING:
     from converge_graph.core.policy import Policy
     from converge_graph.settings import Settings
     from converge_graph.store.graph import Graph
+
+
+CLUSTER_PAGE = 100
+
+
+def _cursor_out(profiles: Any, links: Any) -> str:
+    text = json.dumps({"p": profiles, "l": links}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _cursor_in(cursor: str | None) -> dict[str, Any]:
+    """Where the last page ended, per list: None (not started), "end", or its last key."""
+    if cursor is None:
+        return {"p": None, "l": None}
+    try:
+        found = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        for mark, size in ((found["p"], 2), (found["l"], 3)):
+            if mark != "end":
+                assert isinstance(mark, list) and len(mark) == size
+                assert all(isinstance(x, str) for x in mark)
+                assert datetime.fromisoformat(mark[0]).tzinfo is not None
+        return found
+    except (ValueError, KeyError, TypeError, AssertionError):
+        raise InvalidInput("after must be the 'next' cursor of a previous page",
+                           field="after") from None
 
 
 class Reads:
@@ -43,31 +70,82 @@ class Reads:
             raise NotFound(f"no profile holds the alias {urn}", field="alias")
         return cluster_id
 
-    def cluster(self, cluster_id: str) -> dict[str, Any]:
-        rows = self.graph.read_cluster(cluster_id)
-        if not rows:
-            raise NotFound(f"no cluster {cluster_id}", field="cluster_id")
-        profiles, aliases, links, stored = [], set(), [], []
-        events, firsts, lasts = 0, [], []
+    def verified_lookup(self, raw_urn: str) -> dict[str, Any]:
+        """The person an alias names, following only vouched evidence (trusted or signed;
+        a browser's own cookie counts): what a shop may personalise a page with
+        (docs/security.md#verified-reads). Claims by browsers are left out. One page: the
+        verified part of a cluster is what one person's devices make."""
+        urn = self.normalise_urn(raw_urn)
+        cluster_id = self.graph.cluster_by_alias(urn, verified=True)
+        rows = self.graph.read_cluster_verified(cluster_id) if cluster_id else []
+        start = {r["profile"]["profile_id"] for r in rows if urn in r["vouched_aliases"]}
+        if not cluster_id or not start:
+            raise NotFound(f"no profile holds the alias {urn} on verified evidence",
+                           field="alias")
+        neighbours: dict[str, set[str]] = {}
         for row in rows:
-            profile = _profile_public(row)
-            profiles.append(profile)
-            stored.append((profile["properties"],
-                           props_mod.loads(row["profile"]["property_ts_json"])))
-            aliases.update(row["aliases"])
-            links.extend(row["links"])
-            events += row["events"]
-            if row["first_seen"]:
-                firsts.append(row["first_seen"])
-            if row["last_seen"]:
-                lasts.append(row["last_seen"])
-        links.sort(key=lambda link: (link["created_at"], link["from"], link["to"]))
+            for link in row["links"]:
+                if link["trust"] != "claim":
+                    neighbours.setdefault(link["from"], set()).add(link["to"])
+                    neighbours.setdefault(link["to"], set()).add(link["from"])
+        reached, pending = set(start), list(start)
+        while pending:
+            for other in neighbours.get(pending.pop(), ()):
+                if other not in reached:
+                    reached.add(other)
+                    pending.append(other)
+        kept = [{**r, "aliases": r["vouched_aliases"]}
+                for r in rows if r["profile"]["profile_id"] in reached]
+        links = sorted((k for r in kept for k in r["links"] if k["trust"] != "claim"),
+                       key=lambda k: (k["created_at"], k["from"], k["to"]))
+        firsts = [r["first_seen"] for r in kept if r["first_seen"]]
+        lasts = [r["last_seen"] for r in kept if r["last_seen"]]
         return {
-            "cluster_id": cluster_id, "profiles": profiles, "aliases": sorted(aliases),
-            "links": links, "merged_properties": props_mod.merged_view(stored),
-            "event_count": events, "first_seen": min(firsts, default=None),
-            "last_seen": max(lasts, default=None),
+            "cluster_id": cluster_id, "profiles": [_profile_public(r) for r in kept],
+            "aliases": sorted({a for r in kept for a in r["aliases"]}), "links": links,
+            "merged_properties": props_mod.merged_view([
+                (props_mod.loads(r["profile"]["properties_json"]),
+                 props_mod.loads(r["profile"]["property_ts_json"])) for r in kept]),
+            "event_count": sum(r["events"] for r in kept),
+            "first_seen": min(firsts, default=None), "last_seen": max(lasts, default=None),
+            "profile_count": len(kept), "link_count": len(links), "next": None,
         }
+
+    def cluster(self, cluster_id: str, limit: int = CLUSTER_PAGE,
+                after: str | None = None) -> dict[str, Any]:
+        """A page of a cluster: at most ``limit`` profiles and ``limit`` links (``next``
+        reads on); the totals and merged properties are the whole cluster's, the merged
+        properties on the first page only (they read every profile: O(cluster size))."""
+        summary = self.graph.cluster_summary(cluster_id)
+        if not summary["profiles"]:
+            raise NotFound(f"no cluster {cluster_id}", field="cluster_id")
+        at = _cursor_in(after)
+        profiles, more_p = self._page(
+            at["p"], lambda pos: self.graph.read_cluster(cluster_id, limit + 1, pos), limit)
+        links, more_l = self._page(
+            at["l"], lambda pos: self.graph.cluster_links_page(cluster_id, limit + 1, pos),
+            limit)
+        mark_p = [profiles[-1]["profile"]["created_at"].isoformat(),
+                  profiles[-1]["profile"]["profile_id"]] if more_p else "end"
+        mark_l = [links[-1]["created_at"].isoformat(), links[-1]["from"],
+                  links[-1]["to"]] if more_l else "end"
+        return {
+            "cluster_id": cluster_id, "profiles": [_profile_public(r) for r in profiles],
+            "aliases": sorted({a for r in profiles for a in r["aliases"]}), "links": links,
+            "merged_properties": self.merged_properties(cluster_id) if after is None else None,
+            "event_count": summary["events"], "first_seen": summary["first_seen"],
+            "last_seen": summary["last_seen"], "profile_count": summary["profiles"],
+            "link_count": summary["links"],
+            "next": None if (mark_p, mark_l) == ("end", "end") else _cursor_out(mark_p, mark_l),
+        }
+
+    @staticmethod
+    def _page(mark: Any, read: Any, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        if mark == "end":
+            return [], False
+        pos = None if mark is None else (datetime.fromisoformat(mark[0]), *mark[1:])
+        rows = read(pos)
+        return rows[:limit], len(rows) > limit
 
     def successors(self, cluster_id: str) -> list[str]:
         """Where an old cluster id lives on: the survivor of merges, or a split's parts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -15,6 +16,28 @@ if TYPE_CHECKING:
     from converge_graph.store.graph import Graph
 
 SCOPES = {"read": 1, "admin": 2}
+AUTH_CACHE_SIZE = 10_000
+
+
+class AuthCache(OrderedDict[str, tuple[float, dict | None]]):
+    """Recent token and key checks, least recently used first, at most ``size`` of them:
+    anyone can send made-up tokens, and each would otherwise stay cached for good."""
+
+    def __init__(self, size: int = AUTH_CACHE_SIZE) -> None:
+        super().__init__()
+        self.size = size
+
+    def get(self, key: str, default: tuple[float, dict | None] | None = None):  # type: ignore[override]
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        return default
+
+    def put(self, key: str, value: tuple[float, dict | None]) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
 
 
 def utcnow() -> datetime:
@@ -25,7 +48,7 @@ class Sources:
     """Datasource tokens and API keys; mixed into :class:`converge_graph.service.Service`."""
 
     graph: Graph
-    _auth_cache: dict[str, tuple[float, dict | None]]
+    _auth_cache: AuthCache
 
     # -- authentication ---------------------------------------------------------------
     def _cached(
@@ -40,7 +63,7 @@ class Sources:
         stored = found and (found.get("token_hash") or found.get("key_hash"))
         if found is not None and not same_hash(stored or "", digest):
             found = None
-        self._auth_cache[key] = (time.monotonic() + (30.0 if found else 2.0), found)
+        self._auth_cache.put(key, (time.monotonic() + (30.0 if found else 2.0), found))
         return found
 
     def source_for_token(self, token: str | None, kind: str | None = None) -> dict:
@@ -68,19 +91,27 @@ class Sources:
             raise Forbidden(f"this route needs a key with scope '{scope}'")
 
     # -- datasources and keys ---------------------------------------------------------
-    def add_source(self, name: str, kind: str, origins: list[str] | tuple[str, ...] = ()) -> dict:
-        """A new datasource and its token (returned once). ``origins``: the sites a web
-        source's pages may call from; none means any (docs/api.md, POST /v1/collect)."""
+    def add_source(self, name: str, kind: str, origins: list[str] | tuple[str, ...] = (),
+                   accept_unsigned: list[str] | None = None) -> dict:
+        """A new datasource and its token; a web source also gets its signing secret. Both
+        are returned only here (docs/security.md#what-each-token-can-and-cannot-do).
+        ``origins``: the sites a web source's pages may call from; none means any
+        (docs/api.md, POST /v1/collect)."""
         if origins and kind != "web":
             raise InvalidInput("--origin is for web datasources (browsers send Origin); "
                                "drop it or use --kind web", field="origin")
         listed = _unique(normalise_origin(o, "--origin") for o in origins)
         token = new_secret("cvg_web" if kind == "web" else "cvg_hook")
+        signing_secret = new_secret("cvg_sign") if kind == "web" else None
         row = self.graph.create_datasource(
             source_id=new_id("src"), name=name, kind=kind, token_hash=secret_hash(token),
-            now=utcnow(), origins=listed or None,
+            now=utcnow(), origins=listed or None, signing_secret=signing_secret,
+            accept_unsigned=sorted(set(accept_unsigned)) if accept_unsigned else None,
         )
-        return {**row, "token": token}
+        shown = {**row, "token": token}
+        if signing_secret:
+            shown["signing_secret"] = signing_secret
+        return shown
 
     def edit_origins(self, name: str, add: list[str] | tuple[str, ...] = (),
                      remove: list[str] | tuple[str, ...] = ()) -> dict:

@@ -134,7 +134,8 @@ class Graph:
         now: datetime, unlimited: list[str] | None = None, state_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         """Lock clusters; return ``clusters``, ``members``, and under the same locks the
-        limited aliases each cluster holds (``urns``) and profile property ``states``."""
+        limited aliases each cluster holds (``urns``), whether vouched evidence
+        ``established`` it, and profile property ``states``."""
         record = tx.run(
             self.q[Q.lock_clusters], cluster_ids=cluster_ids, profile_ids=profile_ids, now=now,
             unlimited=unlimited or [], state_ids=state_ids or [],
@@ -142,6 +143,7 @@ class Graph:
         return {
             "clusters": native(record["clusters"]), "members": record["members"],
             "urns": {r["cluster_id"]: set(r["urns"]) for r in record["urns"]},
+            "established": {r["cluster_id"]: r["established"] for r in record["urns"]},
             "states": {r["profile_id"]: r for r in record["states"]},
         }
 
@@ -265,12 +267,25 @@ class Graph:
         return {r["status"]: r["n"] for r in self._rows(self.q[Q.delivery_counts])}
 
     # -- reads ------------------------------------------------------------------------
-    def cluster_by_alias(self, urn: str) -> str | None:
-        rows = self._rows(self.q[Q.cluster_by_alias], urn=urn)
+    def cluster_by_alias(self, urn: str, verified: bool = False) -> str | None:
+        rows = self._rows(self.q[Q.cluster_by_alias], urn=urn, verified=verified)
         return rows[0]["cluster_id"] if rows else None
 
-    def read_cluster(self, cluster_id: str) -> list[dict]:
-        return self._rows(self.q[Q.read_cluster], cluster_id=cluster_id)
+    def read_cluster(self, cluster_id: str, limit: int, after: tuple | None) -> list[dict]:
+        created, pid = after or (None, None)
+        return self._rows(self.q[Q.read_cluster], cluster_id=cluster_id, limit=limit,
+                          after_created=created, after_id=pid)
+
+    def cluster_links_page(self, cluster_id: str, limit: int, after: tuple | None) -> list[dict]:
+        created, src, dst = after or (None, None, None)
+        return self._rows(self.q[Q.cluster_links_page], cluster_id=cluster_id, limit=limit,
+                          after_created=created, after_from=src, after_to=dst)
+
+    def cluster_summary(self, cluster_id: str) -> dict:
+        return self._rows(self.q[Q.cluster_summary], cluster_id=cluster_id)[0]
+
+    def read_cluster_verified(self, cluster_id: str) -> list[dict]:
+        return self._rows(self.q[Q.read_cluster_verified], cluster_id=cluster_id)
 
     def read_cluster_node(self, cluster_id: str) -> dict | None:
         rows = self._rows(self.q[Q.read_cluster_node], cluster_id=cluster_id)
@@ -304,6 +319,8 @@ class Graph:
 
     # -- verification (streamed, constant memory per row) -----------------------------
     def stream(self, query_name: Q) -> Iterator[dict]:
-        with translated(), self.driver.session(database=self.database) as session:
+        """Rows one by one, in a read session (a cluster routes it to a secondary)."""
+        with translated(), self.driver.session(
+                database=self.database, default_access_mode=neo4j.READ_ACCESS) as session:
             for record in session.run(self.q[query_name]):
                 yield record.data()

@@ -36,7 +36,8 @@ def lock_members(
             profile_ids if wants_state and not states else [],
         )
         for c in found["clusters"]:
-            locked[c["cluster_id"]] = ClusterInfo(c["cluster_id"], c["size"], c["created_at"])
+            locked[c["cluster_id"]] = ClusterInfo(c["cluster_id"], c["size"], c["created_at"],
+                                                  found["established"].get(c["cluster_id"], True))
         urns.update(found["urns"])
         states.update(found["states"])
         current = {m["profile_id"]: m["cluster_id"] for m in found["members"]}

@@ -1,7 +1,8 @@
 // Drives Debian's Chromium through the demo shop for tests/e2e/test_sdk.py: the page defines
 // the queue stub, calls cvg() before /v1/cvg.js has loaded, then a visitor adds to cart and
 // subscribes to the newsletter, and opens "my identity".
-// Input (environment): CVG_SHOP_URL (the /demo?token=… page), CVG_EMAIL, CVG_ARTIFACTS.
+// Input (environment): CVG_SHOP_URL (the /demo?token=… page), CVG_EMAIL, CVG_ARTIFACTS,
+// CVG_READ_KEY (typed into "my identity", which needs a read key).
 // Output: one line `RESULT {json}` with the cookie, the identity shown and blocked requests.
 import { chromium } from 'playwright-core';
 import path from 'node:path';
@@ -42,6 +43,7 @@ try {
   await page.waitForTimeout(500);
   // Poll "my identity" until the three calls are in the visitor's cluster.
   let identity = null;
+  await page.fill('#read-key', process.env.CVG_READ_KEY || '');
   for (let i = 0; i < 40; i++) {
     await page.click('#show-me');
     await page.waitForTimeout(250);
