@@ -323,13 +323,16 @@ def sha(text: str) -> str:
 
 def test_meta_capi_format_has_meta_shape_and_normalised_hashes(fast, sources, receiver):
     fast.add_destination("meta", receiver.url, format="meta-capi")
-    fast.ingest(browser(sources, "c9", "set", aliases=["urn:customer_id:C-77"],
-                        profile_properties={"$email": "  Ann.Lee@Mailbox.ORG ",
-                                            "$phone_number": "+1 (650) 555-1234",
-                                            "$first_name": "Ann-Marie",
-                                            "$last_name": "O'Lee"}))
-    fast.ingest(browser(sources, "c9", "forward", event_name="Purchase", event_id="M-1",
-                        properties={"value": 25.5, "currency": "EUR"}))
+    # The backend knows the customer (its customer id, email, phone and name) ...
+    fast.ingest(server(sources, "set", aliases=["urn:customer_id:C-77"],
+                       profile_properties={"$email": "  Ann.Lee@Mailbox.ORG ",
+                                           "$phone_number": "+1 (650) 555-1234",
+                                           "$first_name": "Ann-Marie",
+                                           "$last_name": "O'Lee"}))
+    # ... and reports the purchase the pixel also saw.
+    fast.ingest(server(sources, "forward", event_name="Purchase", event_id="M-1",
+                       aliases=["urn:customer_id:C-77"],
+                       properties={"value": 25.5, "currency": "EUR"}))
     run(fast)
     [got] = receiver.delivered()
     [event] = got.json()["data"]
