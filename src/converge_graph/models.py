@@ -124,9 +124,8 @@ class WebhookEvent(_Write):
         None, description="ISO 8601 with a zone, or UTC epoch seconds"
     )
 
-    _epoch_ts = field_validator("timestamp", mode="before")(
-        lambda _cls, v: _epoch_seconds(v))
-    _utc_ts = field_validator("timestamp")(lambda _cls, v: _utc(v))
+    _epoch_ts = field_validator("timestamp", mode="before")(_epoch_seconds)
+    _utc_ts = field_validator("timestamp")(_utc)
 
     @field_validator("event_name")
     @classmethod
@@ -158,9 +157,8 @@ class CollectEvent(_Write):
                     "secret, computed by the shop's backend (docs/security.md); strong ids "
                     "such as urn:customer_id:… count from the browser only when signed")
 
-    _epoch_ts = field_validator("timestamp", mode="before")(
-        lambda _cls, v: _epoch_seconds(v))
-    _utc_ts = field_validator("timestamp")(lambda _cls, v: _utc(v))
+    _epoch_ts = field_validator("timestamp", mode="before")(_epoch_seconds)
+    _utc_ts = field_validator("timestamp")(_utc)
 
     @field_validator("eventName")
     @classmethod
