@@ -4,6 +4,11 @@ Driver errors become :mod:`converge_graph.errors` here and nowhere else. Write-p
 methods take a managed transaction (``tx``) so a use case can compose them inside
 one ``execute_write`` that the driver may retry; they are idempotent on retry
 because a retried transaction starts again from a rolled-back state.
+
+The write path's statements take their lists inside one map parameter (``d``): Neo4j's
+plan cache key holds each list parameter's emptiness and length bucket, so separate
+lists made nearly every batch shape a new plan of a large statement (seconds of server
+CPU each); a map's contents are not part of the key, so each statement is planned once.
 """
 
 from __future__ import annotations
@@ -123,7 +128,7 @@ class Graph:
     ) -> tuple[dict[str, dict], dict[str, dict]]:
         """Lock the aliases, store new events: per urn ``holders``, ``quarantined``,
         ``link_blocked``; per event id ``created``, ``link_blocked``, ``performer``."""
-        record = tx.run(self.q[Q.read_batch], aliases=aliases, events=events,
+        record = tx.run(self.q[Q.read_batch], d={"aliases": aliases, "events": events},
                         now=now).single(strict=True)
         return ({a["urn"]: native(a) for a in record["aliases"]},
                 {e["event_id"]: native(e) for e in record["events"]})
@@ -135,10 +140,10 @@ class Graph:
         """Lock clusters; return ``clusters``, ``members``, and under the same locks the
         limited aliases each cluster holds (``urns``), whether vouched evidence
         ``established`` it, and profile property ``states``."""
-        record = tx.run(
-            self.q[Q.lock_clusters], cluster_ids=cluster_ids, profile_ids=profile_ids, now=now,
-            unlimited=unlimited or [], state_ids=state_ids or [],
-        ).single(strict=True)
+        record = tx.run(self.q[Q.lock_clusters], now=now, d={
+            "cluster_ids": cluster_ids, "profile_ids": profile_ids,
+            "unlimited": unlimited or [], "state_ids": state_ids or [],
+        }).single(strict=True)
         return {
             "clusters": native(record["clusters"]), "members": record["members"],
             "urns": {r["cluster_id"]: set(r["urns"]) for r in record["urns"]},
@@ -148,7 +153,7 @@ class Graph:
 
     def write_batch(self, tx: ManagedTransaction, now: datetime, **rows: list) -> None:
         """Everything one batch changes, in one statement (see write_batch.cypher)."""
-        tx.run(self.q[Q.write_batch], now=now, **rows).consume()
+        tx.run(self.q[Q.write_batch], now=now, d=rows).consume()
 
     def list_conflicts(self, limit: int) -> list[dict]:
         return self._rows(self.q[Q.list_conflicts], limit=limit)
