@@ -14,6 +14,7 @@ CPU each); a map's contents are not part of the key, so each statement is planne
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
@@ -83,6 +84,7 @@ class Graph:
         self.database = settings.neo4j_database
         self.schema_path = settings.cypher_dir / "schema.cypher"
         self.q = Queries(settings.cypher_dir)
+        self._reading = threading.local()  # the transaction of :meth:`together`, per thread
 
     # -- plumbing ---------------------------------------------------------------------
     def close(self) -> None:
@@ -96,11 +98,28 @@ class Graph:
         with translated(), self.driver.session(database=self.database) as session:
             return session.execute_read(work)
 
+    def together(self, use: Callable[[], T]) -> T:
+        """``use()`` with every read method it calls run in one read transaction: one
+        session and one snapshot instead of one of each per query (a cluster page reads
+        four queries). The driver may retry ``use`` whole; reads are safe to repeat."""
+        if getattr(self._reading, "tx", None) is not None:
+            return use()
+
+        def work(tx: ManagedTransaction) -> T:
+            self._reading.tx = tx
+            try:
+                return use()
+            finally:
+                self._reading.tx = None
+
+        return self.read(work)
+
     def _rows(self, query: str, **params: Any) -> list[dict[str, Any]]:
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
             return [native(r.data()) for r in tx.run(query, params)]
 
-        return self.read(work)
+        tx = getattr(self._reading, "tx", None)
+        return work(tx) if tx is not None else self.read(work)
 
     def _write_rows(self, query: str, **params: Any) -> list[dict[str, Any]]:
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
