@@ -122,3 +122,72 @@ def run_ceiling(driver: neo4j.Driver, c: Census, events: int, batch_events: int,
             "nodes": c.total_nodes, "relationships": c.total_rels,
             "events_per_s": round(events / seconds, 1),
             "entities_per_s": round((c.total_nodes + c.total_rels) / seconds, 1)}
+
+
+# -- the raw ceiling: no constraints, no index lookups, large transactions ----------------
+RAW_CHUNK_EVENTS = 5000
+
+
+def _raw_plan(c: Census, chunks: int) -> list[dict[str, Any]]:
+    """Per chunk: node rows per label and relationship rows as positions into the nodes the
+    same statement creates. A label with fewer nodes than chunks is written whole by the
+    first chunk and read back (a label scan of a few nodes) by the others."""
+    small = {label for label, total in c.nodes.items() if total < chunks}
+    plan = []
+    for j in range(chunks):
+        nodes = {label: (total if j == 0 else 0) if label in small else _share(total, chunks, j)
+                 for label, total in c.nodes.items()}
+        rels = {}
+        for (rel_type, a, b), total in c.rels.items():
+            n = _share(total, chunks, j)
+            na = c.nodes[a] if a in small else nodes[a]
+            nb = c.nodes[b] if b in small else nodes[b]
+            if n and na and nb:
+                rels[(rel_type, a, b)] = [{"a": i % na, "b": (i * 7 + 3) % nb,
+                                           "props": c.rel_props.get(rel_type, {})}
+                                          for i in range(n)]
+        plan.append({"nodes": nodes, "rels": rels, "small": small, "first": j == 0})
+    return plan
+
+
+def _raw_statement(c: Census, step: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    labels = sorted(c.nodes)
+    parts, d = [], {}
+    for i, label in enumerate(labels):
+        if label in step["small"] and not step["first"]:
+            parts.append(f"CALL () {{ MATCH (n:`Raw{label}`) RETURN collect(n) AS n{i} }}")
+        else:
+            d[f"n{i}"] = [c.node_props[label]] * step["nodes"][label]
+            parts.append(f"CALL () {{ UNWIND $d.n{i} AS r CREATE (n:`Raw{label}`) SET n = r "
+                         f"RETURN collect(n) AS n{i} }}")
+    for k, ((rel_type, a, b), rows) in enumerate(sorted(step["rels"].items())):
+        ia, ib = labels.index(a), labels.index(b)
+        d[f"r{k}"] = rows
+        scope = f"n{ia}" if ia == ib else f"n{ia}, n{ib}"
+        parts.append(f"CALL ({scope}) {{ UNWIND $d.r{k} AS r WITH r, n{ia}[r.a] AS a, "
+                     f"n{ib}[r.b] AS b CREATE (a)-[x:`{rel_type}`]->(b) SET x = r.props }}")
+    return "\n".join(parts) + "\nRETURN 1 AS done", d
+
+
+def run_raw_ceiling(driver: neo4j.Driver, c: Census, events: int,
+                    chunk_events: int = RAW_CHUNK_EVENTS, database: str = "neo4j"
+                    ) -> dict[str, Any]:
+    """The same node and relationship counts with none of the schema's costs: labels no
+    constraint or index covers (``Raw…``), relationships between nodes the statement just
+    created (no lookups), ``chunk_events`` events per transaction. What this Neo4j writes
+    at all: the bound no resolver that keeps keys unique can reach."""
+    chunks = max(1, -(-events // chunk_events))
+    statements = [_raw_statement(c, step) for step in _raw_plan(c, chunks)]
+    with driver.session(database=database) as session, session.begin_transaction() as tx:
+        for query, d in {q: p for q, p in statements}.items():  # plan each, untimed: the
+            tx.run(query, d=d).consume()  # first creates what later chunks read back
+        tx.rollback()
+    started = time.perf_counter()
+    with driver.session(database=database) as session:
+        for query, d in statements:
+            session.execute_write(lambda tx, q=query, p=d: tx.run(q, d=p).consume())
+    seconds = time.perf_counter() - started
+    return {"seconds": round(seconds, 3), "events": events, "chunks": chunks,
+            "chunk_events": chunk_events, "nodes": c.total_nodes,
+            "relationships": c.total_rels, "events_per_s": round(events / seconds, 1),
+            "entities_per_s": round((c.total_nodes + c.total_rels) / seconds, 1)}

@@ -96,7 +96,7 @@ class QueryTimer:
 
     def __init__(self, graph: Graph) -> None:
         self.calls: dict[str, list[float]] = defaultdict(list)
-        names = set(graph.q._queries)
+        names = {str(name) for name in graph.q._text}
         for attr in dir(graph):
             method = getattr(graph, attr)
             if attr.startswith("_") or not callable(method):

@@ -40,9 +40,11 @@ def _quality(q: dict[str, Any] | None) -> str:
 def rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     p = report.get("phases", {})
     ceiling = _get(p, "ceiling", "events_per_s")
+    raw = _get(p, "ceiling", "raw", "events_per_s")
 
     def vs_ceiling(rate: float | None) -> str:
-        return f" = {rate / ceiling:.0%} of ceiling" if rate and ceiling else ""
+        out = f" = {rate / raw:.0%} of the raw ceiling" if rate and raw else ""
+        return out + (f", {rate / ceiling:.0%} of same-schema" if rate and ceiling else "")
 
     out = []
     batch = _get(p, "batch", "events_per_s")
@@ -50,14 +52,24 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         lat = p["batch"]["request_latency"]
         out.append(("ingest: batch endpoint, 500 per request", _rate(batch) + vs_ceiling(batch)
                     + f"\nper request p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms",
-                    "≥ 10,000/s and ≥ 50 % of ceiling"))
+                    "≥ 0.30 × raw ceiling"))
     if "single" in p:
         s = p["single"]
         lat = s["request_latency"]
+        ratio = f" = {s['events_per_s'] / batch:.2f} × batch" if batch else ""
         out.append((f"ingest: single-event HTTP, {s['concurrency']} clients",
-                    _rate(s["events_per_s"]) + vs_ceiling(s["events_per_s"])
+                    _rate(s["events_per_s"]) + ratio
+                    + f"\nlatency p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms"
+                    + (f"\nAPI memory after {s['api_memory_after']['peak_rss'] / MIB:,.0f} "
+                       "MiB peak" if s.get("api_memory_after") else ""),
+                    "≥ 0.5 × batch, p99 ≤ 100 ms, ≤ 300 MiB"))
+    if "ordered" in p:
+        o = p["ordered"]
+        lat = o["request_latency"]
+        out.append(("ingest: single-event HTTP, 1 client in arrival order",
+                    _rate(o["events_per_s"])
                     + f"\nlatency p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms",
-                    "≥ 2,000/s, p99 < 50 ms"))
+                    "p50 ≤ 3 ms"))
     if "import" in p:
         i = p["import"]
         out.append(("ingest: converge-graph import (.jsonl.gz)",
@@ -72,7 +84,14 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
                     f"{sg['request_latency']['p99_ms']:.0f} ms", "close to native"))
     if "ceiling" in p:
         c = p["ceiling"]
-        out.append(("Neo4j ceiling: plain UNWIND … CREATE", _rate(c["events_per_s"])
+        if "raw" in c:
+            r = c["raw"]
+            out.append(("Neo4j raw ceiling: UNWIND … CREATE, no constraints, no lookups, "
+                        f"{r['chunk_events']:,} events a transaction", _rate(r["events_per_s"])
+                        + f"\n{r['nodes']:,} nodes + {r['relationships']:,} rels in "
+                        f"{r['seconds']} s", "reference"))
+        out.append(("Neo4j same-schema ceiling: UNWIND … CREATE, our constraints, "
+                    "500 events a transaction", _rate(c["events_per_s"])
                     + f"\n{c['nodes']:,} nodes + {c['relationships']:,} rels in {c['seconds']} s",
                     "reference"))
     for row in _get(p, "lookup", "at") or []:
@@ -80,7 +99,7 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         out.append((f"lookup by alias at {row['events']:,} events",
                     f"HTTP p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms\n"
                     f"Bolt query p50 {b['p50_ms']:.2f} ms, p99 {b['p99_ms']:.2f} ms",
-                    "p99 < 5 ms at 1M, flat"))
+                    "p99 ≤ 5 ms at 100k and 1M"))
     if "deliveries" in p:
         d = p["deliveries"]
         lat = d["end_to_end_latency"]

@@ -4,10 +4,11 @@ Run by ``make bench`` (or ``.venv/bin/python benchmarks/run.py --yes``) against 
 named by NEO4J_URI / NEO4J_PASSWORD or ``--neo4j-uri``. It WIPES that database, starts
 the API (uvicorn) on a free loopback port, and measures in one run:
 
-1. ingest events/s: the batch endpoint, single-event HTTP with 32 concurrent clients,
-   and ``converge-graph import``;
-2. the Neo4j ceiling: the same graph written by plain ``UNWIND … CREATE``, and our
-   rates as a ratio of it;
+1. ingest events/s: the batch endpoint, single-event HTTP with 32 concurrent clients and
+   with one client in arrival order, and ``converge-graph import``;
+2. two Neo4j ceilings, the same node and relationship counts written by plain
+   ``UNWIND … CREATE``: "raw" (no constraints, no lookups, 5,000 events a transaction)
+   and "same-schema" (our constraints, endpoints matched by key, 500 a transaction);
 3. cluster lookup latency p50/p99 by alias at 10k and 100k events (1M with ``--big``);
 4. pairwise precision/recall/F1 of "same person" against the generator's ground truth,
    for our resolver and for naive ID stitching;
@@ -41,7 +42,7 @@ from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ceiling import census, run_ceiling  # noqa: E402
+from ceiling import census, run_ceiling, run_raw_ceiling  # noqa: E402
 from deliveries import phase_deliveries  # noqa: E402
 from generate import Item, as_webhook, describe, generate_events  # noqa: E402
 from harness import (  # noqa: E402
@@ -59,8 +60,9 @@ from quality import naive_components, pairwise  # noqa: E402
 from report import print_table, write_json, write_plot  # noqa: E402
 
 console = Console()
-PHASES = ("batch", "single", "import", "ceiling", "lookup", "deliveries", "profile",
+PHASES = ("batch", "single", "ordered", "import", "ceiling", "lookup", "deliveries", "profile",
           "segment")
+ORDERED_EVENTS = 2000  # one client, in arrival order: per-event latency, not throughput
 SEGMENT_BATCH = 100  # what segment-analytics-python sends at most per request
 
 
@@ -252,6 +254,16 @@ def phase_single(ctx: dict, items: list[Item]) -> dict[str, Any]:
             "quality": quality_of(ctx["driver"], items, results)}
 
 
+def phase_ordered(ctx: dict, items: list[Item]) -> dict[str, Any]:
+    """One client posting the stream's first events in arrival order, each after the last
+    was answered: what one event costs alone (no group to share a transaction with)."""
+    items = items[:ORDERED_EVENTS]
+    results, seconds, waits = ingest_single(ctx["api"], ctx["creds"], items, 1)
+    return {"events": len(items), "concurrency": 1, "seconds": round(seconds, 2),
+            "events_per_s": round(len(items) / seconds, 1), "request_latency": latency(waits),
+            "errors": errors_of(results)}
+
+
 def phase_import(ctx: dict, items: list[Item]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "events.jsonl.gz"
@@ -276,8 +288,10 @@ def phase_import(ctx: dict, items: list[Item]) -> dict[str, Any]:
 def phase_ceiling(ctx: dict, events: int) -> dict[str, Any]:
     if "census" not in ctx:
         raise RuntimeError("the ceiling replays the batch phase's graph: run phase 'batch' too")
-    return {**run_ceiling(ctx["driver"], ctx["census"], events, ctx["batch"]),
-            "census": ctx["census"].as_dict()}
+    same_schema = run_ceiling(ctx["driver"], ctx["census"], events, ctx["batch"])
+    wipe(ctx["driver"])
+    return {**same_schema, "census": ctx["census"].as_dict(),
+            "raw": run_raw_ceiling(ctx["driver"], ctx["census"], events)}
 
 
 def lookup_sample(payloads: list[dict], n: int, rng: random.Random) -> list[str]:
@@ -307,7 +321,7 @@ def time_lookups(ctx: dict, urns: list[str], warmup: int) -> dict[str, Any]:
             misses += resp.status_code != 200
     for i, urn in enumerate(urns):
         t0 = time.perf_counter()
-        driver.execute_query(query, urn=urn, routing_="r")
+        driver.execute_query(query, urn=urn, verified=False, routing_="r")
         if i >= warmup:
             bolt_waits.append(time.perf_counter() - t0)
     return {"http": latency(http_waits), "bolt": latency(bolt_waits), "not_found": misses}
@@ -443,6 +457,8 @@ def main() -> None:
                 result = phase_batch(ctx, stream)
             elif phase == "single":
                 result = phase_single(ctx, stream)
+            elif phase == "ordered":
+                result = phase_ordered(ctx, stream)
             elif phase == "import":
                 result = phase_import(ctx, stream)
             elif phase == "ceiling":

@@ -6,29 +6,31 @@
 // vouched evidence established it (an alias attached by a trusted or signed write; a
 // missing trust predates the model and counts as trusted), and the stored properties
 // of the given profiles.
-// params: $cluster_ids (sorted list), $profile_ids (list), $now (datetime),
-//         $unlimited (alias types to leave out), $state_ids (profile ids whose properties
-//         to read; empty when the writes set none)
+// params: $now (datetime), $d: a map of the lists (one parameter, so that Neo4j plans this
+//         once: a list parameter's emptiness and length are part of its plan cache key):
+//         d.cluster_ids (sorted list), d.profile_ids (list), d.unlimited (alias types to
+//         leave out), d.state_ids (profile ids whose properties to read; empty when the
+//         writes set none)
 // returns: clusters (list of {cluster_id, size, created_at, merged_into}),
 //          members (list of {profile_id, cluster_id}),
 //          urns (list of {cluster_id, urns, established}),
 //          states (list of {profile_id, properties_json, property_ts_json})
 CALL () {
-  UNWIND $cluster_ids AS cid
+  UNWIND $d.cluster_ids AS cid
   MATCH (c:Cluster {cluster_id: cid})
   SET c.touched_at = $now
   RETURN collect(c {.cluster_id, .size, .created_at, .merged_into}) AS clusters
 }
 CALL () {
-  UNWIND $profile_ids AS pid
+  UNWIND $d.profile_ids AS pid
   MATCH (p:Profile {profile_id: pid})
   RETURN collect(p {.profile_id, .cluster_id}) AS members
 }
 CALL () {
-  UNWIND $cluster_ids AS cid
+  UNWIND $d.cluster_ids AS cid
   CALL (cid) {
     OPTIONAL MATCH (p:Profile {cluster_id: cid})-[r:HAS_ALIAS]->(a:Alias)
-    RETURN collect(DISTINCT CASE WHEN NOT a.type IN $unlimited THEN a.urn END) AS held,
+    RETURN collect(DISTINCT CASE WHEN NOT a.type IN $d.unlimited THEN a.urn END) AS held,
            count(CASE WHEN r IS NOT NULL AND coalesce(r.trust, 'trusted') <> 'claim'
                       THEN 1 END) > 0
              AS established
@@ -36,7 +38,7 @@ CALL () {
   RETURN collect({cluster_id: cid, urns: held, established: established}) AS urns
 }
 CALL () {
-  UNWIND $state_ids AS pid
+  UNWIND $d.state_ids AS pid
   MATCH (p:Profile {profile_id: pid})
   RETURN collect(p {.profile_id, .properties_json, .property_ts_json}) AS states
 }

@@ -5,8 +5,10 @@
 // 2. stores each new event once per event_id across all datasources (MERGE under the
 //    unique constraint, in event_id order: first write wins) and reports whether this
 //    batch created it and who performed the original.
-// params: $aliases (list of {urn, type, value}, sorted by urn), $now (datetime),
-//         $events (list of {event_id, fields: {event_name, method, timestamp, received_at,
+// params: $now (datetime), $d: a map of the two lists (one parameter, so that Neo4j plans
+//         this once: a list parameter's length is part of its plan cache key):
+//         d.aliases (list of {urn, type, value}, sorted by urn),
+//         d.events (list of {event_id, fields: {event_name, method, timestamp, received_at,
 //         source_id, properties_json, trust}, props: map of `prop.<key>` scalars}, sorted
 //         by event_id; for an id sent twice, the first write's; trust 'trusted' | 'claim')
 // returns: aliases (list of {urn, quarantined, link_blocked, holders: [{profile_id,
@@ -15,7 +17,7 @@
 //          created_at} or null}); a trust missing from older data reads as 'trusted'
 //          (docs/security.md#the-trust-model)
 CALL () {
-  UNWIND $aliases AS row
+  UNWIND $d.aliases AS row
   MERGE (a:Alias {urn: row.urn})
     ON CREATE SET a.type = row.type, a.value = row.value, a.created_at = $now
   SET a.last_seen = $now
@@ -28,7 +30,7 @@ CALL () {
   }) AS aliases
 }
 CALL () {
-  UNWIND $events AS ev
+  UNWIND $d.events AS ev
   MERGE (e:Event {event_id: ev.event_id})
     ON CREATE SET e += ev.fields, e += ev.props, e.batch_new = true
   WITH ev, e, coalesce(e.batch_new, false) AS created

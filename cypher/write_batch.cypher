@@ -2,46 +2,48 @@
 // in-memory replay (batch.py) decided, written with one UNWIND per kind of change.
 // Property keys from users travel as map keys in node_props (never as query text), so a
 // key such as "a`}) DETACH DELETE n //" is stored verbatim.
-// params: $now (datetime),
-//   $profiles    [{profile_id, cluster_id, created_at}]          new profiles, final cluster
-//   $clusters    [{cluster_id, size, created_at, merged_into, merged_at}]  sizes; merged ids
-//   $relabels    [{from, to}]                  existing profiles of merged-away clusters
-//   $links       [{from, to, via, reason, event_id, created_at, trust}]  SAME_AS, evidence
-//   $attachments [{profile_id, urn, first, last, trust}]   HAS_ALIAS, event times, trust
+// params: $now (datetime), $d: one map holding every list below (d.profiles, …), so that
+//   Neo4j plans this statement once: a list parameter's emptiness and length are part of
+//   its plan cache key, and each new combination would be planned again (seconds)
+//   profiles    [{profile_id, cluster_id, created_at}]          new profiles, final cluster
+//   clusters    [{cluster_id, size, created_at, merged_into, merged_at}]  sizes; merged ids
+//   relabels    [{from, to}]                  existing profiles of merged-away clusters
+//   links       [{from, to, via, reason, event_id, created_at, trust}]  SAME_AS, evidence
+//   attachments [{profile_id, urn, first, last, trust}]   HAS_ALIAS, event times, trust
 //                 (trust: 'trusted' | 'signed' | 'claim', docs/security.md#the-trust-model)
-//   $properties  [{profile_id, node_props, properties_json, property_ts_json}]
-//   $events      [{event_id, dups, dup_sources, performer, source_id, shared_links,
+//   properties  [{profile_id, node_props, properties_json, property_ts_json}]
+//   events      [{event_id, dups, dup_sources, performer, source_id, shared_links,
 //                  replace}]  replace: a trusted write's full event properties taking
 //                  over an event a browser stored first (its performer and source too)
-//   $quarantined [urn]                          aliases that just became hubs
-//   $conflicts   [{conflict_id, kind, alias, reason, event_id, source_id, profile_id,
+//   quarantined [urn]                          aliases that just became hubs
+//   conflicts   [{conflict_id, kind, alias, reason, event_id, source_id, profile_id,
 //                  created_at}]                 refused merges and quarantines, for review
 // returns: written (true)
 CALL () {
-  UNWIND $profiles AS row
+  UNWIND $d.profiles AS row
   CREATE (:Profile {profile_id: row.profile_id, cluster_id: row.cluster_id,
                     created_at: row.created_at, updated_at: row.created_at})
 }
 CALL () {
-  UNWIND $clusters AS row
+  UNWIND $d.clusters AS row
   MERGE (c:Cluster {cluster_id: row.cluster_id})
     ON CREATE SET c.created_at = row.created_at
   SET c.size = row.size, c.merged_into = row.merged_into, c.merged_at = row.merged_at,
       c.touched_at = $now
 }
 CALL () {
-  UNWIND $relabels AS row
+  UNWIND $d.relabels AS row
   MATCH (p:Profile {cluster_id: row.from})
   SET p.cluster_id = row.to
 }
 CALL () {
-  UNWIND $links AS link
+  UNWIND $d.links AS link
   MATCH (p:Profile {profile_id: link.from}), (q:Profile {profile_id: link.to})
   CREATE (p)-[:SAME_AS {via: link.via, reason: link.reason, event_id: link.event_id,
                         created_at: link.created_at, trust: link.trust}]->(q)
 }
 CALL () {
-  UNWIND $attachments AS row
+  UNWIND $d.attachments AS row
   MATCH (p:Profile {profile_id: row.profile_id}), (a:Alias {urn: row.urn})
   MERGE (p)-[r:HAS_ALIAS]->(a)
     ON CREATE SET r.first_seen = row.first, r.last_seen = row.last
@@ -50,13 +52,13 @@ CALL () {
       r.last_seen = CASE WHEN row.last > r.last_seen THEN row.last ELSE r.last_seen END
 }
 CALL () {
-  UNWIND $properties AS row
+  UNWIND $d.properties AS row
   MATCH (p:Profile {profile_id: row.profile_id})
   SET p += row.node_props, p.properties_json = row.properties_json,
       p.property_ts_json = row.property_ts_json, p.updated_at = $now
 }
 CALL () {
-  UNWIND $events AS row
+  UNWIND $d.events AS row
   WITH row WHERE row.replace IS NOT NULL
   MATCH (e:Event {event_id: row.event_id})
   OPTIONAL MATCH (e)<-[r:PERFORMED]-()
@@ -69,7 +71,7 @@ CALL () {
   SET e += kept
 }
 CALL () {
-  UNWIND $events AS row
+  UNWIND $d.events AS row
   MATCH (e:Event {event_id: row.event_id})
   SET e.shared_links = CASE WHEN row.shared_links > 0 THEN row.shared_links
                             ELSE e.shared_links END,
@@ -83,12 +85,12 @@ CALL () {
   CREATE (p)-[:PERFORMED]->(e), (e)-[:FROM]->(d)
 }
 CALL () {
-  UNWIND $quarantined AS urn
+  UNWIND $d.quarantined AS urn
   MATCH (a:Alias {urn: urn})
   SET a.quarantined = true, a.quarantined_at = $now
 }
 CALL () {
-  UNWIND $conflicts AS c
+  UNWIND $d.conflicts AS c
   CREATE (:Conflict {conflict_id: c.conflict_id, kind: c.kind, alias: c.alias,
                      reason: c.reason, event_id: c.event_id, source_id: c.source_id,
                      profile_id: c.profile_id, created_at: c.created_at})

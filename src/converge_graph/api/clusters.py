@@ -38,8 +38,9 @@ async def lookup(
         body = await run_in_threadpool(service.verified_lookup, alias)
         body["browser_url"] = browser_url(service, body["cluster_id"])
         return body
-    cluster_id = await run_in_threadpool(service.lookup, alias)
-    return await _cluster(service, cluster_id, limit, after)
+    body = await run_in_threadpool(service.lookup_cluster, alias, limit, after)
+    body["browser_url"] = browser_url(service, body["cluster_id"])
+    return body
 
 
 async def _cluster(service, cluster_id: str, limit: int = 100, after: str | None = None) -> dict:

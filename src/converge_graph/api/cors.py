@@ -33,9 +33,9 @@ import shlex
 from collections.abc import Iterable
 
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from converge_graph.api.deps import source_for_token
 from converge_graph.api.errors import RETRY_AFTER_SECONDS
 from converge_graph.core.origins import origin_allowed
 from converge_graph.errors import ConvergeError, DatabaseUnavailable
@@ -89,7 +89,7 @@ class SourceCors:
             scope, b"access-control-request-method") is not None
         state = self.fastapi_app.state
         try:
-            source = await run_in_threadpool(state.service.source_for_token, match.group(1), "web")
+            source = await source_for_token(state.service, match.group(1), "web")
         except ConvergeError as exc:
             if preflight:
                 error = {**exc.to_dict(), "field": exc.field or "token"}

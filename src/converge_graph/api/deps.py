@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from converge_graph.service import Service
 
@@ -17,6 +18,14 @@ def get_service(request: Request) -> Service:
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+async def source_for_token(service: Service, token: str | None, kind: str) -> dict:
+    """The datasource of a token, checked in the event loop when the auth cache answers
+    (a thread hop costs more than the check) and in the threadpool when Neo4j must."""
+    if service.token_cached(token):
+        return service.source_for_token(token, kind)
+    return await run_in_threadpool(service.source_for_token, token, kind)
 
 
 def _key(creds: HTTPAuthorizationCredentials | None) -> str | None:

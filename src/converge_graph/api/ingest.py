@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from converge_graph.api.deps import ServiceDep
+from converge_graph.api.deps import ServiceDep, source_for_token
 from converge_graph.errors import InvalidInput
 from converge_graph.models import (
     BatchResult,
@@ -29,7 +29,7 @@ COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
 
 async def _webhook(request: Request, token: str | None, event: WebhookEvent) -> dict:
     service = request.app.state.service
-    source = await run_in_threadpool(service.source_for_token, token, "webhook")
+    source = await source_for_token(service, token, "webhook")
     return await request.app.state.committer.submit(webhook_write(source, event))
 
 
@@ -51,7 +51,7 @@ async def webhook_header(
 @router.post("/v1/webhook/{token}/batch", response_model=BatchResult)
 async def webhook_batch(token: str, batch: WebhookBatch, service: ServiceDep) -> dict:
     """Record up to 500 server-side events; per-item results in order."""
-    source = await run_in_threadpool(service.source_for_token, token, "webhook")
+    source = await source_for_token(service, token, "webhook")
     limit = service.settings.max_batch_events
     if len(batch.events) > limit:
         raise InvalidInput(
@@ -72,7 +72,7 @@ async def collect(
     token: str, event: CollectEvent, request: Request, response: Response, service: ServiceDep
 ) -> dict:
     """Record one browser call (track, forward, set, consent) from the cvg.js SDK."""
-    source = await run_in_threadpool(service.source_for_token, token, "web")
+    source = await source_for_token(service, token, "web")
     cookie_id = event.cookieId or request.cookies.get(service.settings.cookie_name)
     if not cookie_id or not COOKIE_RE.match(cookie_id):
         cookie_id = secrets.token_hex(16)

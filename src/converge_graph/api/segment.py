@@ -21,6 +21,7 @@ from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
 from converge_graph.api import segment_cors
+from converge_graph.api.deps import source_for_token
 from converge_graph.api.errors import ERRORS, RETRY_AFTER_SECONDS
 from converge_graph.api.segment_body import (
     GZIP_SLACK,
@@ -97,7 +98,7 @@ async def _source(request: Request, service: Service, key: str, kind: str) -> di
             raise SegmentError(429, "rate_limited", f"too many requests for this write key; "
                                f"retry after {retry} s", field="writeKey", retry_after=retry)
     try:
-        source = await run_in_threadpool(service.source_for_token, key, kind)
+        source = await source_for_token(service, key, kind)
     except (Unauthorized, Forbidden) as exc:
         which = "server library (webhook)" if kind == "webhook" else "analytics.js (web)"
         detail = "unknown write key" if isinstance(exc, Unauthorized) else \

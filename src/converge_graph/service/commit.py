@@ -1,10 +1,13 @@
 """Group commit: single-event requests that arrive together are resolved and committed
 as one batch, and each request is answered after its batch commits.
 
-A worker takes the first waiting write, then whatever else is already queued (up to
-``max_items``), waiting at most ``max_wait`` seconds for more; idle, a lone write goes
-out at once. Several workers commit concurrently; their batches serialise on the
-locks of the aliases and clusters they share, like any writes.
+One worker (the default) takes the first waiting write, then whatever else is already
+queued (up to ``max_items``), waiting at most ``max_wait`` seconds for more (none by
+default: idle, a lone write goes out at once), and commits them as one transaction;
+writes arriving meanwhile queue for the next. So batches grow with the load, writes
+commit in arrival order, and no two of our transactions contend for locks. Several
+workers (``workers``) commit concurrently instead; on overlapping traffic their batches
+serialise on the aliases and clusters they share, which measured slower (docs/scaling.md).
 
 One bad write must not fail the requests it was gathered with: when a batch fails for a
 reason other than the database being unavailable, its writes are committed again one by
@@ -23,8 +26,8 @@ from converge_graph.service import Service, Write
 
 
 class GroupCommit:
-    def __init__(self, service: Service, *, max_wait: float = 0.002, max_items: int = 200,
-                 workers: int = 4) -> None:
+    def __init__(self, service: Service, *, max_wait: float = 0.0, max_items: int = 500,
+                 workers: int = 1) -> None:
         self.service = service
         self.max_wait = max_wait
         self.max_items = max_items

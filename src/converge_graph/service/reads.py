@@ -70,7 +70,15 @@ class Reads:
             raise NotFound(f"no profile holds the alias {urn}", field="alias")
         return cluster_id
 
+    def lookup_cluster(self, raw_urn: str, limit: int = CLUSTER_PAGE,
+                       after: str | None = None) -> dict[str, Any]:
+        """:meth:`lookup` then :meth:`cluster`, in one read transaction."""
+        return self.graph.together(lambda: self.cluster(self.lookup(raw_urn), limit, after))
+
     def verified_lookup(self, raw_urn: str) -> dict[str, Any]:
+        return self.graph.together(lambda: self._verified_lookup(raw_urn))
+
+    def _verified_lookup(self, raw_urn: str) -> dict[str, Any]:
         """The person an alias names, following only vouched evidence (trusted or signed;
         a browser's own cookie counts): what a shop may personalise a page with
         (docs/security.md#verified-reads). Claims by browsers are left out. One page: the
@@ -113,6 +121,9 @@ class Reads:
 
     def cluster(self, cluster_id: str, limit: int = CLUSTER_PAGE,
                 after: str | None = None) -> dict[str, Any]:
+        return self.graph.together(lambda: self._cluster(cluster_id, limit, after))
+
+    def _cluster(self, cluster_id: str, limit: int, after: str | None) -> dict[str, Any]:
         """A page of a cluster: at most ``limit`` profiles and ``limit`` links (``next``
         reads on); the totals and merged properties are the whole cluster's, the merged
         properties on the first page only (they read every profile: O(cluster size))."""

@@ -51,6 +51,13 @@ class Sources:
     _auth_cache: AuthCache
 
     # -- authentication ---------------------------------------------------------------
+    def token_cached(self, token: str | None) -> bool:
+        """Whether :meth:`source_for_token` would answer from memory (no Neo4j round trip)."""
+        if not token:
+            return True
+        hit = self._auth_cache.get(f"source:{secret_hash(token)}")
+        return bool(hit and hit[0] > time.monotonic())
+
     def _cached(
         self, kind: str, secret: str, lookup: Callable[[str], dict | None]
     ) -> dict | None:

@@ -4,12 +4,18 @@ Driver errors become :mod:`converge_graph.errors` here and nowhere else. Write-p
 methods take a managed transaction (``tx``) so a use case can compose them inside
 one ``execute_write`` that the driver may retry; they are idempotent on retry
 because a retried transaction starts again from a rolled-back state.
+
+The write path's statements take their lists inside one map parameter (``d``): Neo4j's
+plan cache key holds each list parameter's emptiness and length bucket, so separate
+lists made nearly every batch shape a new plan of a large statement (seconds of server
+CPU each); a map's contents are not part of the key, so each statement is planned once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
@@ -79,6 +85,7 @@ class Graph:
         self.database = settings.neo4j_database
         self.schema_path = settings.cypher_dir / "schema.cypher"
         self.q = Queries(settings.cypher_dir)
+        self._reading = threading.local()  # the transaction of :meth:`together`, per thread
 
     # -- plumbing ---------------------------------------------------------------------
     def close(self) -> None:
@@ -92,11 +99,28 @@ class Graph:
         with translated(), self.driver.session(database=self.database) as session:
             return session.execute_read(work)
 
+    def together(self, use: Callable[[], T]) -> T:
+        """``use()`` with every read method it calls run in one read transaction: one
+        session and one snapshot instead of one of each per query (a cluster page reads
+        four queries). The driver may retry ``use`` whole; reads are safe to repeat."""
+        if getattr(self._reading, "tx", None) is not None:
+            return use()
+
+        def work(tx: ManagedTransaction) -> T:
+            self._reading.tx = tx
+            try:
+                return use()
+            finally:
+                self._reading.tx = None
+
+        return self.read(work)
+
     def _rows(self, query: str, **params: Any) -> list[dict[str, Any]]:
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
             return [native(r.data()) for r in tx.run(query, params)]
 
-        return self.read(work)
+        tx = getattr(self._reading, "tx", None)
+        return work(tx) if tx is not None else self.read(work)
 
     def _write_rows(self, query: str, **params: Any) -> list[dict[str, Any]]:
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
@@ -124,7 +148,7 @@ class Graph:
     ) -> tuple[dict[str, dict], dict[str, dict]]:
         """Lock the aliases, store new events: per urn ``holders``, ``quarantined``,
         ``link_blocked``; per event id ``created``, ``link_blocked``, ``performer``."""
-        record = tx.run(self.q[Q.read_batch], aliases=aliases, events=events,
+        record = tx.run(self.q[Q.read_batch], d={"aliases": aliases, "events": events},
                         now=now).single(strict=True)
         return ({a["urn"]: native(a) for a in record["aliases"]},
                 {e["event_id"]: native(e) for e in record["events"]})
@@ -136,10 +160,10 @@ class Graph:
         """Lock clusters; return ``clusters``, ``members``, and under the same locks the
         limited aliases each cluster holds (``urns``), whether vouched evidence
         ``established`` it, and profile property ``states``."""
-        record = tx.run(
-            self.q[Q.lock_clusters], cluster_ids=cluster_ids, profile_ids=profile_ids, now=now,
-            unlimited=unlimited or [], state_ids=state_ids or [],
-        ).single(strict=True)
+        record = tx.run(self.q[Q.lock_clusters], now=now, d={
+            "cluster_ids": cluster_ids, "profile_ids": profile_ids,
+            "unlimited": unlimited or [], "state_ids": state_ids or [],
+        }).single(strict=True)
         return {
             "clusters": native(record["clusters"]), "members": record["members"],
             "urns": {r["cluster_id"]: set(r["urns"]) for r in record["urns"]},
@@ -149,7 +173,7 @@ class Graph:
 
     def write_batch(self, tx: ManagedTransaction, now: datetime, **rows: list) -> None:
         """Everything one batch changes, in one statement (see write_batch.cypher)."""
-        tx.run(self.q[Q.write_batch], now=now, **rows).consume()
+        tx.run(self.q[Q.write_batch], now=now, d=rows).consume()
 
     def list_conflicts(self, limit: int) -> list[dict]:
         return self._rows(self.q[Q.list_conflicts], limit=limit)

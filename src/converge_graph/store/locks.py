@@ -24,6 +24,8 @@ def lock_members(
     """Lock every cluster of these profiles, re-reading memberships until none moved; with
     the locks, read each cluster's limited aliases and (if asked) the profiles' properties.
     Returns each profile's current cluster, the clusters, their limited urns and states."""
+    if not profile_cluster:  # only new aliases and events: no cluster to lock, no round trip
+        return {}, {}, {}, {}
     profile_ids = sorted(profile_cluster)
     wanted = set(profile_cluster.values())
     locked: dict[str, ClusterInfo] = {}
