@@ -321,9 +321,10 @@ def decide_protected(
     protection (docs/identity.md#merge-protection).
 
     First, a device alias counts only through its current holders, and a write that hands
-    its device over (cases 6 and 7) is decided as if the device were new. Then, an untrusted write joins its browser to at most one established person: every
-    alias (and a repeated event) that would join another is refused as a bridge, and the
-    write is decided again. Then, while the decision would give a cluster more distinct
+    its device over (cases 6 and 7) is decided as if the device were new. Then an
+    untrusted write joins its browser to at most one established person: every alias (and
+    a repeated event) that would join another is refused as a bridge, and the write is
+    decided again. Then, while the decision would give a cluster more distinct
     values of a type than the policy allows, drop the lowest-priority alias that takes
     part in it (an alias held by a cluster being joined, or a new value of the offending
     type) and decide again, which may start a new profile. A shared event taking part in
