@@ -81,6 +81,16 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
                     f"HTTP p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms\n"
                     f"Bolt query p50 {b['p50_ms']:.2f} ms, p99 {b['p99_ms']:.2f} ms",
                     "p99 < 5 ms at 1M, flat"))
+    if "deliveries" in p:
+        d = p["deliveries"]
+        lat = d["end_to_end_latency"]
+        out.append(("destinations: ingest (batch) with two vs none",
+                    f"{_rate(d['ingest_events_per_s_two_destinations'])} vs "
+                    f"{_rate(d['ingest_events_per_s_no_destination'])}", "small cost"))
+        out.append(("destinations: delivery by the API's workers",
+                    f"{d['deliveries_per_s']:,.0f} deliveries/s "
+                    f"({d['delivered']:,} of {d['deliveries']:,})\n"
+                    f"commit → 2xx p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms", ""))
     out.append(("quality: ours, batch path (cookie as alias)",
                 _quality(_get(p, "batch", "quality")), "P ≥ 0.995, R ≥ 0.98"))
     out.append(("quality: ours with policies/one-email.toml, batch path",

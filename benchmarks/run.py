@@ -13,6 +13,8 @@ the API (uvicorn) on a free loopback port, and measures in one run:
    for our resolver (default policy, and ``policies/one-email.toml``), naive ID stitching
    and the truth-aware ideal (what is attainable);
 5. the API process's peak memory and the Neo4j store size per million events;
+6. destinations: ingest with two destinations vs none, delivery throughput and
+   end-to-end latency (commit to the receiver's 2xx) p50/p99;
 
 then profiles one batch ingest with pyinstrument. Results: a table on the terminal,
 ``benchmarks/results/latest.json`` and ``latest.png``. See benchmarks/README.md.
@@ -41,6 +43,7 @@ from rich.console import Console
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ceiling import census, run_ceiling  # noqa: E402
+from deliveries import phase_deliveries  # noqa: E402
 from generate import Item, as_webhook, describe, generate_events  # noqa: E402
 from harness import (  # noqa: E402
     BIN,
@@ -57,7 +60,8 @@ from quality import ideal_components, naive_components, pairwise  # noqa: E402
 from report import print_table, write_json, write_plot  # noqa: E402
 
 console = Console()
-PHASES = ("batch", "one_email", "single", "import", "ceiling", "lookup", "profile", "segment")
+PHASES = ("batch", "one_email", "single", "import", "ceiling", "lookup", "deliveries",
+          "profile", "segment")
 ONE_EMAIL = ROOT / "benchmarks" / "policies" / "one-email.toml"
 SEGMENT_BATCH = 100  # what segment-analytics-python sends at most per request
 
@@ -394,6 +398,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--big", action="store_true", help="also time lookups at 1,000,000 events")
     ap.add_argument("--lookups", type=int, default=1000, help="lookups timed per size")
     ap.add_argument("--batch-size", type=int, default=500)
+    ap.add_argument("--delivery-events", type=int, default=5000,
+                    help="events ingested for the deliveries phase (two destinations each)")
     ap.add_argument("--concurrency", type=int, default=32, help="single-event HTTP clients")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--phases", default=",".join(PHASES),
@@ -465,6 +471,10 @@ def main() -> None:
                 result = phase_segment(ctx, stream)
             elif phase == "lookup":
                 result = phase_lookup(ctx, sizes, args.lookups)
+            elif phase == "deliveries":
+                result = phase_deliveries(
+                    ctx, [as_webhook(i) for i in stream[:args.delivery_events]],
+                    ingest_batches, provision, wipe, latency)
             else:
                 result = phase_profile(ctx)
             result["phase_seconds"] = round(time.perf_counter() - started, 1)

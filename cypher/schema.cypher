@@ -12,3 +12,10 @@ CREATE INDEX event_timestamp IF NOT EXISTS FOR (e:Event) ON (e.timestamp);
 CREATE INDEX alias_type IF NOT EXISTS FOR (a:Alias) ON (a.type);
 CREATE CONSTRAINT conflict_id IF NOT EXISTS FOR (x:Conflict) REQUIRE x.conflict_id IS UNIQUE;
 CREATE INDEX conflict_created_at IF NOT EXISTS FOR (x:Conflict) ON (x.created_at);
+// Destinations and the delivery outbox (docs/destinations.md).
+CREATE CONSTRAINT destination_id IF NOT EXISTS FOR (d:Destination) REQUIRE d.destination_id IS UNIQUE;
+CREATE CONSTRAINT destination_name IF NOT EXISTS FOR (d:Destination) REQUIRE d.name IS UNIQUE;
+CREATE CONSTRAINT delivery_id IF NOT EXISTS FOR (x:Delivery) REQUIRE x.delivery_id IS UNIQUE;
+CREATE INDEX delivery_due IF NOT EXISTS FOR (x:Delivery) ON (x.status, x.next_attempt_at);
+CREATE INDEX delivery_destination IF NOT EXISTS FOR (x:Delivery) ON (x.destination_id);
+CREATE INDEX delivery_created_at IF NOT EXISTS FOR (x:Delivery) ON (x.created_at);

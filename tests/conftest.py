@@ -113,7 +113,10 @@ def linking_service(clean: Graph, neo4j_settings: Settings) -> Service:
 
 @pytest.fixture(scope="session")
 def app_client(neo4j_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(neo4j_settings), base_url="http://testserver") as client:
+    # No delivery workers in the shared app: they would claim other tests' deliveries.
+    # tests/api/test_destinations.py runs an app of its own with them.
+    settings = neo4j_settings.model_copy(update={"delivery_workers": 0})
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
         yield client
 
 

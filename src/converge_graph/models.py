@@ -124,9 +124,15 @@ class WebhookEvent(_Write):
         None, description="ISO 8601 with a zone, or UTC epoch seconds"
     )
 
-    _epoch_ts = field_validator("timestamp", mode="before")(
-        lambda _cls, v: _epoch_seconds(v))
-    _utc_ts = field_validator("timestamp")(lambda _cls, v: _utc(v))
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _epoch_ts(cls, value: Any) -> Any:
+        return _epoch_seconds(value)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc_ts(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
 
     @field_validator("event_name")
     @classmethod
@@ -158,9 +164,15 @@ class CollectEvent(_Write):
                     "secret, computed by the shop's backend (docs/security.md); strong ids "
                     "such as urn:customer_id:… count from the browser only when signed")
 
-    _epoch_ts = field_validator("timestamp", mode="before")(
-        lambda _cls, v: _epoch_seconds(v))
-    _utc_ts = field_validator("timestamp")(lambda _cls, v: _utc(v))
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _epoch_ts(cls, value: Any) -> Any:
+        return _epoch_seconds(value)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc_ts(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
 
     @field_validator("eventName")
     @classmethod

@@ -83,6 +83,22 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(0, ge=0, alias="CVG_RATE_LIMIT_BURST",
                                   description="Bucket size; 0 = one second's worth")
 
+    # Destinations (docs/destinations.md): delivery workers run inside `serve` unless 0;
+    # `converge-graph deliver` runs them as a process of their own.
+    delivery_workers: int = Field(2, ge=0, alias="CVG_DELIVERY_WORKERS")
+    delivery_batch: int = Field(16, ge=1, alias="CVG_DELIVERY_BATCH",
+                                description="Items one worker claims and sends in parallel")
+    delivery_poll_seconds: float = Field(1.0, gt=0, alias="CVG_DELIVERY_POLL_SECONDS")
+    delivery_timeout_seconds: float = Field(10.0, gt=0, alias="CVG_DELIVERY_TIMEOUT_SECONDS")
+    # A claimed item is a worker's until its lease ends; a crashed worker's items are
+    # claimed again after it. Longer than the HTTP timeout, so a live send keeps its lease.
+    delivery_lease_seconds: float = Field(60.0, gt=0, alias="CVG_DELIVERY_LEASE_SECONDS")
+    # Retries: first after ~retry_first_seconds, doubling (with jitter), at most
+    # retry_max_seconds apart, until retry_window_seconds after the item was recorded.
+    retry_first_seconds: float = Field(1.0, gt=0, alias="CVG_RETRY_FIRST_SECONDS")
+    retry_max_seconds: float = Field(600.0, gt=0, alias="CVG_RETRY_MAX_SECONDS")
+    retry_window_seconds: float = Field(24 * 3600.0, gt=0, alias="CVG_RETRY_WINDOW_SECONDS")
+
     cypher_dir: Path = Field(
         Path(__file__).resolve().parents[2] / "cypher", alias="CVG_CYPHER_DIR"
     )

@@ -358,7 +358,7 @@ def test_a_shared_event_that_would_break_a_limit_is_not_linked():
     d, kept, refused = decide_protected([a("urn:customer_id:2")], holders, clusters, urns,
                                         POLICY, performer=h("p-one", "c1"))
     assert d.profile_id == "p-two" and d.links == [] and d.losers == []
-    assert refused == [Refusal("event", "limit:customer_id")]
+    assert refused == [Refusal(None, "limit:customer_id")]
     assert [x.urn for x in kept] == ["urn:customer_id:2"]
 
 

@@ -15,6 +15,7 @@ from converge_graph.api import (
     browser,
     clusters,
     cors,
+    destinations,
     errors,
     health,
     ingest,
@@ -30,6 +31,7 @@ from converge_graph.core.policy import Policy
 from converge_graph.errors import DatabaseUnavailable
 from converge_graph.service import Service
 from converge_graph.service.commit import GroupCommit
+from converge_graph.service.delivery import Deliverer
 from converge_graph.settings import Settings
 
 log = logging.getLogger("converge_graph")
@@ -54,9 +56,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_items=settings.group_commit_max, workers=settings.group_commit_workers,
         )
         await app.state.committer.start()
+        # Delivery workers (docs/destinations.md), unless CVG_DELIVERY_WORKERS=0 leaves
+        # them to a `converge-graph deliver` process.
+        app.state.deliverer = Deliverer(service)
+        app.state.deliverer.observers.append(app.state.metrics.observe_delivery)
+        app.state.deliverer.start()
         try:
             yield
         finally:
+            await run_in_threadpool(app.state.deliverer.stop)
             await app.state.committer.stop()
             service.close()
 
@@ -73,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(clusters.router)
     app.include_router(merges.router)
     app.include_router(browser.router)
+    app.include_router(destinations.router)
     app.include_router(segment.router)
     if settings.demo:
         from converge_graph.api import demo

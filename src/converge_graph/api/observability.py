@@ -37,6 +37,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -45,6 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from converge_graph.api import errors
 from converge_graph.core.batch import Delta
+from converge_graph.core.resolver import RefusalKind
 from converge_graph.errors import DatabaseUnavailable
 from converge_graph.service import Service
 
@@ -84,13 +86,32 @@ class Metrics:
         self.latency = Histogram("http_request_duration_seconds", "Request latency",
                                  ["method", "route", "status"], buckets=LATENCY_BUCKETS,
                                  registry=r)
+        self.deliveries = Gauge("deliveries", "Deliveries in Neo4j by status", ["status"],
+                                registry=r)
+        self.delivery_attempts = Counter("delivery_attempts", "Delivery attempts by "
+                                         "outcome", ["status"], registry=r)
+        self.delivery_latency = Histogram("delivery_latency_seconds", "From recording a "
+                                          "delivery to the receiver's 2xx",
+                                          buckets=LATENCY_BUCKETS + (60.0, 300.0, 3600.0),
+                                          registry=r)
+
+    def observe_delivery(self, attempt: dict[str, Any]) -> None:
+        """A ``Deliverer`` observer: one call per attempt (or skip)."""
+        status = "retried" if attempt["status"] == "failed" else attempt["status"]
+        self.delivery_attempts.labels(status).inc()
+        if attempt["latency"] is not None:
+            self.delivery_latency.observe(attempt["latency"])
+
+    def count_deliveries(self, counts: dict[str, int]) -> None:
+        for status in ("pending", "failed", "delivered", "dead", "skipped"):
+            self.deliveries.labels(status).set(counts.get(status, 0))
 
     def observe_ingest(self, results: list[dict[str, Any]], delta: Delta) -> None:
         """A ``Service`` observer: called once per committed ingest transaction."""
         stored = sum(1 for r in results if r["event_id"] is not None and not r["deduplicated"])
         duplicates = sum(1 for r in results if r["deduplicated"])
         refused = sum(1 for r in results for i in r["ignored_aliases"]
-                      if i["reason"].startswith("limit:"))
+                      if i.get("kind") == RefusalKind.LIMIT)
         self.events_ingested.inc(stored)
         self.duplicates.inc(duplicates)
         self.merges.inc(len(delta.links))
@@ -222,7 +243,7 @@ class Observe:
             request_id_var.reset(token)
 
 
-def _configure_logging() -> None:
+def configure_logging() -> None:
     """JSON lines on stderr for the service's loggers, once per process."""
     root = logging.getLogger("converge_graph")
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
@@ -238,10 +259,14 @@ def install(app: FastAPI) -> None:
     """Metrics route, request ids, access log and the ingest observer, for this app."""
     metrics = Metrics()
     app.state.metrics = metrics
-    _configure_logging()
+    configure_logging()
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:
+        try:
+            metrics.count_deliveries(app.state.service.delivery_counts())
+        except DatabaseUnavailable:  # the other metrics still answer; the counts wait
+            pass
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     async def unavailable(request: Request, exc: DatabaseUnavailable):

@@ -1,4 +1,5 @@
-"""The command line: serve, schema, sources, keys, bootstrap, verify, cluster."""
+"""The command line: serve, schema, sources, keys, bootstrap, verify, cluster,
+destinations, deliveries, deliver."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.tree import Tree
 
+from converge_graph.cli import destinations as cli_destinations
 from converge_graph.cli import merges as cli_merges
 from converge_graph.cli.common import console, opened
 from converge_graph.cli.demo import demo_app
@@ -26,6 +28,7 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(sources_app, name="sources")
 app.add_typer(keys_app, name="keys")
 cli_merges.register(app)
+cli_destinations.register(app)
 app.command("import")(import_command)
 app.add_typer(query_app, name="query")
 app.add_typer(demo_app, name="demo")

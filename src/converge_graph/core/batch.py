@@ -201,7 +201,7 @@ class Overlay:
             cookie_urn=w.cookie_urn, performer=performer, evidence=evidence,
         )
         for refusal in refusals:
-            alias = f"event:{w.event_id}" if refusal.alias == "event" else refusal.alias
+            alias = f"event:{w.event_id}" if refusal.alias is None else refusal.alias
             ignored.append({"alias": alias, "reason": refusal.reason, "kind": refusal.kind,
                             "other_profile_id": refusal.other_profile})
 

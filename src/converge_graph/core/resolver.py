@@ -201,7 +201,7 @@ class RefusalKind(StrEnum):
 
 @dataclass(frozen=True)
 class Refusal:
-    alias: str
+    alias: str | None  # None: the write's event id (a shared event given up)
     reason: str
     kind: RefusalKind = RefusalKind.LIMIT
     other_profile: str | None = None  # the other side kept apart (a hand-over's earlier holder)
@@ -346,7 +346,7 @@ def decide_protected(
         if bridged:
             reason = "bridge: an untrusted write may not join two established people"
             if performer is not None and performer.cluster_id in bridged:
-                refusals.append(Refusal("event", reason, RefusalKind.BRIDGE))
+                refusals.append(Refusal(None, reason, RefusalKind.BRIDGE))
                 performer = None
             for alias in [a for a in kept if a.urn != cookie and any(
                     h.cluster_id in bridged for h in holders.get(a.urn, []))]:
@@ -359,7 +359,7 @@ def decide_protected(
         reason = f"limit:{offending}"
         if performer is not None and any(k.reason == "shared_event" for k in decision.links):
             # A shared event is the weakest evidence: give it up before any alias.
-            refusals.append(Refusal("event", reason))
+            refusals.append(Refusal(None, reason))
             performer = None
             continue
         involved = {link.to_cluster for link in decision.links} | {decision.cluster_id}

@@ -1,4 +1,5 @@
-"""Use cases shared by the API and the CLI: ingest, reads, merges, sources and keys.
+"""Use cases shared by the API and the CLI: ingest, reads, merges, sources and keys,
+destinations and their deliveries.
 
 ``api/`` and ``cli/`` call these; only these call ``store/``.
 """
@@ -12,6 +13,7 @@ from converge_graph.core.batch import Delta
 from converge_graph.core.cypher import load_library
 from converge_graph.core.policy import Policy
 from converge_graph.service.admin import Admin
+from converge_graph.service.destinations import Destinations
 from converge_graph.service.ingest import Ingest, Write
 from converge_graph.service.reads import Reads
 from converge_graph.service.segment import Segment
@@ -22,7 +24,7 @@ from converge_graph.store.graph import Graph, connect
 __all__ = ["SCOPES", "Service", "Write", "utcnow"]
 
 
-class Service(Ingest, Segment, Sources, Reads, Admin):
+class Service(Ingest, Segment, Sources, Reads, Admin, Destinations):
     def __init__(self, graph: Graph, settings: Settings, policy: Policy) -> None:
         self.graph = graph
         self.settings = settings

@@ -30,6 +30,7 @@ from converge_graph.core.resolver import RefusalKind
 from converge_graph.core.trust import Trust, signature_ok
 from converge_graph.errors import ConvergeError, InvalidInput
 from converge_graph.models import CollectEvent, WebhookEvent, describe
+from converge_graph.service import outbox
 from converge_graph.service.sources import utcnow
 from converge_graph.store.locks import lock_members
 
@@ -227,6 +228,7 @@ class Ingest:
             results = [overlay.apply(i, w) for i, w in enumerate(prepared)]
             delta = overlay.delta()
             self._write(tx, delta, now)
+            outbox.record_ingest(self.graph, tx, prepared, results, overlay, delta, now)
             written[:] = [delta]  # a retried transaction replaces the attempt before it
             return results
 

@@ -4,7 +4,10 @@
   splits each affected cluster into its true components under fresh cluster_ids —
   the clusters a run that never received the evidence would have;
 * a manual link joins two clusters with `reason: manual`;
-* erasure deletes a person: profiles, events, the aliases nobody else holds;
+* erasure deletes a person: profiles, events, the aliases nobody else holds, and the
+  deliveries not yet made about them;
+* each change is recorded for the destinations that take identity events
+  (``identity.split``, ``identity.merged``, ``identity.erased``) in its own transaction;
 * explain walks the SAME_AS edges of one cluster (bounded by its cluster_id) from one
   profile to another and returns each step's evidence.
 """
@@ -18,7 +21,7 @@ from converge_graph.core.ids import new_id
 from converge_graph.core.resolver import Holder
 from converge_graph.core.verify import components
 from converge_graph.errors import InvalidInput, NotFound
-from converge_graph.service import Service, utcnow
+from converge_graph.service import Service, outbox, utcnow
 from converge_graph.store.graph import Tx
 from converge_graph.store.locks import lock_holders
 from converge_graph.store.queries import Q
@@ -53,6 +56,11 @@ class Merges:
                 if not stripped:
                     raise NotFound(f"no event {event_id}", field="event_id")
             splits = {cid: self._split(tx, cid, now) for cid in cluster_ids}
+            g.record_deliveries(tx, now, [], [
+                outbox.change("identity.split", parts[0], [cid, *parts], {
+                    "cluster_id": cid, "split_into": parts,
+                    "evidence_removed": {"alias": urn} if urn else {"event_id": event_id}})
+                for cid, parts in splits.items() if parts != [cid]])
             return {"evidence": urn or event_id, "links_removed": stripped[0]["removed"],
                     "clusters": splits}
 
@@ -98,6 +106,10 @@ class Merges:
             ranked = sorted((clusters[a.cluster_id], clusters[b.cluster_id]),
                             key=lambda c: (-c.size, c.created_at, c.cluster_id))
             g.merge_clusters(tx, ranked[0].cluster_id, [ranked[1].cluster_id], now)
+            g.record_deliveries(tx, now, [], [outbox.merged(
+                ranked[0].cluster_id, [ranked[1].cluster_id],
+                [{"from": a.profile_id, "to": b.profile_id, "via": [], "reason": "manual",
+                  "created_at": now, "note": reason}])])
             return {"cluster_id": ranked[0].cluster_id}
 
         return g.write(work)
@@ -115,10 +127,16 @@ class Merges:
                 return {"cluster_id": cluster_id, "split_into": target}
 
             def work(tx: Tx, target: str = target) -> dict[str, int] | None:
-                locked = g.lock_clusters(tx, [target], [], utcnow())["clusters"]
+                now = utcnow()
+                locked = g.lock_clusters(tx, [target], [], now)["clusters"]
                 if locked and locked[0].get("merged_into"):
                     return None
-                return g.tx_rows(tx, Q.erase_cluster, cluster_id=target, now=utcnow())[0]
+                g.tx_rows(tx, Q.drop_person_deliveries, cluster_id=target)
+                counts = g.tx_rows(tx, Q.erase_cluster, cluster_id=target, now=now)[0]
+                if counts["profiles"]:  # erasing again tells no one again
+                    g.record_deliveries(tx, now, [], [outbox.change(
+                        "identity.erased", None, [target], {"cluster_id": target})])
+                return counts
 
             counts = g.write(work)
             if counts is not None:

@@ -9,6 +9,7 @@ because a retried transaction starts again from a rolled-back state.
 from __future__ import annotations
 
 import contextlib
+import random
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
@@ -212,6 +213,66 @@ class Graph:
     def find_api_key(self, key_hash: str) -> dict | None:
         rows = self._rows(self.q[Q.find_api_key], key_hash=key_hash)
         return rows[0] if rows else None
+
+    # -- destinations and deliveries --------------------------------------------------
+    def create_destination(self, **params: Any) -> dict:
+        return self._write_rows(self.q[Q.create_destination], **params)[0]["destination"]
+
+    def list_destinations(self) -> list[dict]:
+        return self._rows(self.q[Q.list_destinations])
+
+    def set_destination_enabled(self, name: str, enabled: bool) -> bool:
+        return bool(self._write_rows(self.q[Q.set_destination_enabled], name=name,
+                                     enabled=enabled))
+
+    def remove_destination(self, name: str) -> dict | None:
+        rows = self._write_rows(self.q[Q.remove_destination], name=name)
+        return rows[0] if rows else None
+
+    def record_deliveries(self, tx: ManagedTransaction, now: datetime, events: list[dict],
+                          changes: list[dict]) -> None:
+        """The outbox rows of one write, in the write's own transaction."""
+        if events or changes:
+            tx.run(self.q[Q.record_deliveries], now=now, events=events,
+                   changes=changes).consume()
+
+    def claim_deliveries(self, now: datetime, limit: int, lease: str,
+                         lease_until: datetime) -> tuple[int, list[dict]]:
+        """Lease up to ``limit`` due deliveries to one worker, in one transaction: read the
+        oldest due candidates (four times ``limit``, of which a random ``limit``, so that
+        workers seldom want the same ones), lock them in id order, then claim those still
+        unleased under the lock (a separate statement, so it reads what a concurrent
+        claim committed). Returns how many were due, and the claimed."""
+        def work(tx: ManagedTransaction) -> tuple[int, list[dict]]:
+            due = [r["delivery_id"] for r in tx.run(self.q[Q.due_deliveries], now=now,
+                                                    limit=4 * limit)]
+            ids = sorted(random.sample(due, min(limit, len(due))))
+            if not ids:
+                return 0, []
+            tx.run(self.q[Q.lock_deliveries], ids=ids, lease=lease).consume()
+            return len(due), [native(r.data()) for r in tx.run(
+                self.q[Q.claim_deliveries], ids=ids, now=now, lease=lease,
+                lease_until=lease_until)]
+
+        return self.write(work)
+
+    def finish_deliveries(self, lease: str, now: datetime, rows: list[dict]) -> set[str]:
+        """Record a claim's outcomes in one transaction; the ids whose lease was kept."""
+        if not rows:
+            return set()
+        return {r["delivery_id"] for r in self._write_rows(
+            self.q[Q.finish_deliveries], lease=lease, now=now, rows=rows)}
+
+    def list_deliveries(self, destination: str | None, status: str | None,
+                        limit: int) -> list[dict]:
+        return self._rows(self.q[Q.list_deliveries], destination=destination, status=status,
+                          limit=limit)
+
+    def retry_deliveries(self, **params: Any) -> int:
+        return self._write_rows(self.q[Q.retry_deliveries], **params)[0]["retried"]
+
+    def delivery_counts(self) -> dict[str, int]:
+        return {r["status"]: r["n"] for r in self._rows(self.q[Q.delivery_counts])}
 
     # -- reads ------------------------------------------------------------------------
     def cluster_by_alias(self, urn: str, verified: bool = False) -> str | None:

@@ -54,6 +54,20 @@ class Q(StrEnum):
     verify_links = "verify_links"
     verify_profiles = "verify_profiles"
     write_batch = "write_batch"
+    # destinations and the delivery outbox (docs/destinations.md)
+    claim_deliveries = "claim_deliveries"
+    create_destination = "create_destination"
+    delivery_counts = "delivery_counts"
+    drop_person_deliveries = "drop_person_deliveries"
+    due_deliveries = "due_deliveries"
+    finish_deliveries = "finish_deliveries"
+    list_deliveries = "list_deliveries"
+    list_destinations = "list_destinations"
+    lock_deliveries = "lock_deliveries"
+    record_deliveries = "record_deliveries"
+    remove_destination = "remove_destination"
+    retry_deliveries = "retry_deliveries"
+    set_destination_enabled = "set_destination_enabled"
 
 
 class Queries:
