@@ -95,6 +95,16 @@ def _utc(value: datetime | None) -> datetime | None:
 class _Write(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("timestamp", mode="before", check_fields=False)
+    @classmethod
+    def _epoch_ts(cls, value: Any) -> Any:
+        return _epoch_seconds(value)
+
+    @field_validator("timestamp", check_fields=False)
+    @classmethod
+    def _utc_ts(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
+
     @field_validator("event_id", "eventID", mode="before", check_fields=False)
     @classmethod
     def _event_id_text(cls, value: Any, info: ValidationInfo) -> str | None:
@@ -123,16 +133,6 @@ class WebhookEvent(_Write):
     timestamp: AwareDatetime | None = Field(
         None, description="ISO 8601 with a zone, or UTC epoch seconds"
     )
-
-    @field_validator("timestamp", mode="before")
-    @classmethod
-    def _epoch_ts(cls, value: Any) -> Any:
-        return _epoch_seconds(value)
-
-    @field_validator("timestamp")
-    @classmethod
-    def _utc_ts(cls, value: datetime | None) -> datetime | None:
-        return _utc(value)
 
     @field_validator("event_name")
     @classmethod
@@ -163,16 +163,6 @@ class CollectEvent(_Write):
         description="alias URN -> hex HMAC-SHA256 of that URN with the web source's signing "
                     "secret, computed by the shop's backend (docs/security.md); strong ids "
                     "such as urn:customer_id:… count from the browser only when signed")
-
-    @field_validator("timestamp", mode="before")
-    @classmethod
-    def _epoch_ts(cls, value: Any) -> Any:
-        return _epoch_seconds(value)
-
-    @field_validator("timestamp")
-    @classmethod
-    def _utc_ts(cls, value: datetime | None) -> datetime | None:
-        return _utc(value)
 
     @field_validator("eventName")
     @classmethod

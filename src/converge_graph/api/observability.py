@@ -45,7 +45,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from converge_graph.api import errors
-from converge_graph.core.batch import Delta
+from converge_graph.core.batch import CONFLICT_KINDS, Delta
 from converge_graph.core.resolver import RefusalKind
 from converge_graph.errors import DatabaseUnavailable
 from converge_graph.service import Service
@@ -110,8 +110,8 @@ class Metrics:
         """A ``Service`` observer: called once per committed ingest transaction."""
         stored = sum(1 for r in results if r["event_id"] is not None and not r["deduplicated"])
         duplicates = sum(1 for r in results if r["deduplicated"])
-        refused = sum(1 for r in results for i in r["ignored_aliases"]
-                      if i.get("kind") == RefusalKind.LIMIT)
+        refused = sum(1 for c in delta.conflicts
+                      if c["kind"] == CONFLICT_KINDS[RefusalKind.LIMIT])
         self.events_ingested.inc(stored)
         self.duplicates.inc(duplicates)
         self.merges.inc(len(delta.links))

@@ -1,17 +1,6 @@
-"""The analyst query library: ``cypher/queries/*.cypher``, documented by their own headers.
+"""``converge-graph query``: run the analyst library (``cypher/queries/``) and render rows.
 
-Each file holds one read-only statement under a header of ``//`` lines::
-
-    // One line saying what the query answers (shown by `converge-graph query --list`).
-    // Optional further lines: definitions, caveats.
-    // params: $urn (string) — an alias URN exactly as stored
-    // params: $limit (int, default 50) — at most this many rows
-    // returns: cluster_id, profile_id, events
-
-``// params: none`` marks a query without parameters; types are ``string``, ``int``,
-``float`` and ``bool``. The header is checked when the library loads: every ``$name`` in
-the statement is declared and every declared one is used, so the files stay the
-documentation analysts can trust. ``converge-graph query NAME --param k=v`` runs one.
+The files, their headers and how they are checked: :mod:`converge_graph.core.cypher`.
 """
 
 from __future__ import annotations
