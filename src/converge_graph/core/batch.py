@@ -236,6 +236,7 @@ class Overlay:
             self.nb.cluster_urns.setdefault(cluster_id, set()).update(
                 self.nb.cluster_urns.pop(loser, set()))
         unlimited = set(self.policy.unlimited_types)
+        devices = self.policy.device_types
         for alias in kept:
             state = self.nb.aliases[alias.urn]
             if profile_id not in state.holders:
@@ -249,8 +250,9 @@ class Overlay:
                 info = self.nb.clusters[cluster_id]
                 self.nb.clusters[cluster_id] = ClusterInfo(cluster_id, info.size,
                                                            info.created_at, True)
-            seen = state.last_seen.get(profile_id)
-            state.last_seen[profile_id] = w.ts if seen is None else max(seen, w.ts)
+            if alias.type in devices:  # who used a device last (resolver case 6)
+                seen = state.last_seen.get(profile_id)
+                state.last_seen[profile_id] = w.ts if seen is None else max(seen, w.ts)
             first, last = self.seen_span.get((profile_id, alias.urn), (w.ts, w.ts))
             self.seen_span[(profile_id, alias.urn)] = (min(first, w.ts), max(last, w.ts))
             if alias.type not in unlimited:

@@ -260,21 +260,24 @@ def _bridged(decision: Decision, clusters: dict[str, ClusterInfo], policy: Polic
     return set(established) - {keep}
 
 
-_NEVER = datetime.min
+def _recency(h: Holder) -> tuple[datetime, datetime, str]:
+    """Who used a device last: its attachment's last_seen (unknown: when the profile began)."""
+    return h.last_seen or h.created_at, h.created_at, h.profile_id
 
 
 def current_holders(aliases: list[Alias], holders: dict[str, list[Holder]], policy: Policy
                     ) -> dict[str, list[Holder]]:
     """Case 6: a device alias's holders narrowed to the cluster of its last user."""
-    narrowed = dict(holders)
+    narrowed = holders
     for alias in aliases:
-        held = holders.get(alias.urn, [])
-        if alias.type not in policy.device_types or len({h.cluster_id for h in held}) < 2:
+        held = holders.get(alias.urn)
+        if not held or len(held) < 2 or alias.type not in policy.device_types:
             continue
-        last = max(held, key=lambda h: (
-            (h.last_seen or _NEVER.replace(tzinfo=h.created_at.tzinfo)), h.created_at,
-            h.profile_id))
-        narrowed[alias.urn] = [h for h in held if h.cluster_id == last.cluster_id]
+        last = max(held, key=_recency)
+        if any(h.cluster_id != last.cluster_id for h in held):
+            if narrowed is holders:
+                narrowed = dict(holders)
+            narrowed[alias.urn] = [h for h in held if h.cluster_id == last.cluster_id]
     return narrowed
 
 
@@ -282,8 +285,10 @@ def device_handover(aliases: list[Alias], holders: dict[str, list[Holder]],
                     cluster_urns: dict[str, set[str]], policy: Policy,
                     performer: Holder | None) -> Refusal | None:
     """Case 7: the device this write hands over, with its current person, or None."""
+    if len(aliases) < 2 or not policy.handover_types:
+        return None  # an anonymous write names no one
     devices = [a for a in aliases if a.type in policy.device_types and holders.get(a.urn)]
-    if len(devices) != 1 or not policy.handover_types:
+    if len(devices) != 1:
         return None
     device = devices[0]
     held = holders[device.urn]
@@ -298,8 +303,7 @@ def device_handover(aliases: list[Alias], holders: dict[str, list[Holder]],
                    if urn_type(u) in policy.handover_types)
     if not logins or not known:
         return None
-    previous = max(held, key=lambda h: (
-        (h.last_seen or _NEVER.replace(tzinfo=h.created_at.tzinfo)), h.created_at, h.profile_id))
+    previous = max(held, key=_recency)
     return Refusal(device.urn, f"device_handover: {', '.join(sorted(a.urn for a in logins))} "
                    f"is not the person this device belonged to ({person}); the device is "
                    "handed over and does not join the two",
