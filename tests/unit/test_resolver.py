@@ -580,3 +580,15 @@ def test_hand_over_is_policy_per_type_and_off_when_no_type_counts():
                                          cookie_urn=LAPTOP, evidence=BROWSER)
         assert bool(refused) is handed
         assert d.profile_id == (None if handed else "p-mum")
+
+
+def test_a_browser_handed_back_lands_on_its_earlier_profile_of_that_person():
+    holders = {LAPTOP: [seen("p-mum-laptop", "c-mum", 1), seen("p-kid-laptop", "c-kid", 9)],
+               "urn:email:mum@x.com": [h("p-mum", "c-mum"), claim("p-mum-laptop", "c-mum")]}
+    urns = {"c-mum": {"urn:email:mum@x.com"}, "c-kid": {"urn:email:kid@x.com"}}
+    d, _, refused = decide_protected([a(LAPTOP), a("urn:email:mum@x.com")], holders,
+                                     clusters_of(holders), urns, POLICY, cookie_urn=LAPTOP,
+                                     evidence=BROWSER)
+    assert (d.profile_id, d.links) == ("p-mum-laptop", [])  # no new profile on a repeat
+    assert [(r.kind, r.other_profile) for r in refused] == [
+        (RefusalKind.HANDOVER, "p-kid-laptop")]

@@ -29,10 +29,12 @@ rule: a write may join its device to at most one person.
    ``handover_types``) that the device's current person does not hold, when that person
    holds some and nothing else in the write (no other alias, no repeated event) is
    theirs, names a different person: the device changes hands. The write is decided as
-   if the device were new (it lands where its identities say, or on a new profile), the
-   device is attached to that profile, which makes it the current holder, and the two
-   people are not joined. Evidence that says "same person" still joins them: both
-   identities in one trusted write, one checkout token, one event id.
+   if the device were new (it lands where its identities say, or on a new profile) —
+   unless the person it names held the device before: then through that holding, back
+   on their own profile of it. The device is attached to the write's profile, which
+   makes it the current holder, and the two people are not joined. Evidence that says
+   "same person" still joins them: both identities in one trusted write, one checkout
+   token, one event id.
 8. Attach, never bridge: an untrusted write joining two established people is refused
    the aliases that would bridge them.
 9. Limits: a cluster over its policy limits is refused the weakest alias that takes part.
@@ -337,11 +339,17 @@ def decide_protected(
     """
     kept = list(aliases)
     refusals: list[Refusal] = []
+    everyone = holders
     holders = current_holders(aliases, holders, policy)
     handover = device_handover(aliases, holders, cluster_urns, policy, performer)
-    if handover is not None:  # decided as if the device were new to the graph
+    if handover is not None:
+        # Decided as if the device were new to the graph, except that a person who held it
+        # before gets it back on their own profile of it (a repeat adds no profile).
         refusals.append(handover)
-        holders = {**holders, handover.alias: []}
+        named = {h.cluster_id for a in aliases if a.urn != handover.alias
+                 for h in holders.get(a.urn, [])}
+        holders = {**holders, handover.alias: [h for h in everyone[handover.alias]
+                                               if h.cluster_id in named]}
     while True:
         cookie = cookie_urn if any(a.urn == cookie_urn for a in kept) else None
         decision = decide(kept, holders, clusters, policy, cookie_urn=cookie, performer=performer,
