@@ -348,8 +348,11 @@ def decide_protected(
         refusals.append(handover)
         named = {h.cluster_id for a in aliases if a.urn != handover.alias
                  for h in holders.get(a.urn, [])}
-        holders = {**holders, handover.alias: [h for h in everyone[handover.alias]
-                                               if h.cluster_id in named]}
+        back = [h for h in everyone[handover.alias] if h.cluster_id in named]
+        if back:  # one person's holding only: the device itself never joins two
+            last = max(back, key=_recency).cluster_id
+            back = [h for h in back if h.cluster_id == last]
+        holders = {**holders, handover.alias: back}
     while True:
         cookie = cookie_urn if any(a.urn == cookie_urn for a in kept) else None
         decision = decide(kept, holders, clusters, policy, cookie_urn=cookie, performer=performer,
@@ -360,10 +363,13 @@ def decide_protected(
             if performer is not None and performer.cluster_id in bridged:
                 refusals.append(Refusal(None, reason, RefusalKind.BRIDGE))
                 performer = None
-            for alias in [a for a in kept if a.urn != cookie and any(
-                    h.cluster_id in bridged for h in holders.get(a.urn, []))]:
+            bridging = [a for a in kept if a.urn != cookie and any(
+                h.cluster_id in bridged for h in holders.get(a.urn, []))]
+            for alias in bridging:
                 kept.remove(alias)
                 refusals.append(Refusal(alias.urn, reason, RefusalKind.BRIDGE))
+            if not bridging and cookie is not None:  # only the device joins them: as new
+                holders = {**holders, cookie: []}
             continue
         offending = _over_limit(decision, kept, cluster_urns, policy)
         if offending is None:
