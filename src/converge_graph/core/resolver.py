@@ -360,7 +360,8 @@ def decide_protected(
         bridged = _bridged(decision, clusters, policy, evidence)
         if bridged:
             reason = "bridge: an untrusted write may not join two established people"
-            if performer is not None and performer.cluster_id in bridged:
+            event_refused = performer is not None and performer.cluster_id in bridged
+            if event_refused:
                 refusals.append(Refusal(None, reason, RefusalKind.BRIDGE))
                 performer = None
             bridging = [a for a in kept if a.urn != cookie and any(
@@ -368,7 +369,8 @@ def decide_protected(
             for alias in bridging:
                 kept.remove(alias)
                 refusals.append(Refusal(alias.urn, reason, RefusalKind.BRIDGE))
-            if not bridging and cookie is not None:  # only the device joins them: as new
+            if not bridging and not event_refused and cookie is not None:
+                # only the device joins them: decided as if it were new
                 holders = {**holders, cookie: []}
             continue
         offending = _over_limit(decision, kept, cluster_urns, policy)
