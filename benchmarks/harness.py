@@ -45,7 +45,7 @@ def free_port() -> int:
 class Api:
     """``uvicorn`` serving the app factory, one process, access log off."""
 
-    def __init__(self, target: Target, log: Path) -> None:
+    def __init__(self, target: Target, log: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log.open("w")
@@ -53,7 +53,7 @@ class Api:
             [sys.executable, "-m", "uvicorn", "converge_graph.api:create_app", "--factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
              "--no-access-log"],
-            env={**target.env, "CVG_PUBLIC_URL": self.base}, stdout=self.log,
+            env={**target.env, "CVG_PUBLIC_URL": self.base, **(env or {})}, stdout=self.log,
             stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -73,3 +73,24 @@ def naive_components(items: Sequence[Any], normalise: bool = False) -> list[int]
         for key in identifiers(item.channel, item.payload, normalise):
             uf.union(index, first.setdefault(key, index))
     return [uf.find(i) for i in range(len(items))]
+
+
+def ideal_components(items: Sequence[Any]) -> list[int]:
+    """The truth-aware ideal: connected components over the (trimmed, lower-cased)
+    identifiers that a single person ever used in a knowable event. It reads the ground
+    truth, so no resolver can do it; it misplaces only what nobody can place (a second
+    person's anonymous views on a device), so what it reaches is the attainable
+    (``items`` also need ``.person`` and ``.unknowable``)."""
+    users: dict[str, set[Hashable]] = {}
+    for item in items:
+        for key in identifiers(item.channel, item.payload, True):
+            users.setdefault(key, set())
+            if not item.unknowable:
+                users[key].add(item.person)
+    uf = _UnionFind(len(items))
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        for key in identifiers(item.channel, item.payload, True):
+            if len(users[key]) <= 1:
+                uf.union(index, first.setdefault(key, index))
+    return [uf.find(i) for i in range(len(items))]

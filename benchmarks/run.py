@@ -11,7 +11,8 @@ the API (uvicorn) on a free loopback port, and measures in one run:
    and "same-schema" (our constraints, endpoints matched by key, 500 a transaction);
 3. cluster lookup latency p50/p99 by alias at 10k and 100k events (1M with ``--big``);
 4. pairwise precision/recall/F1 of "same person" against the generator's ground truth,
-   for our resolver and for naive ID stitching;
+   for our resolver (default policy, and ``policies/one-email.toml``), naive ID stitching
+   and the truth-aware ideal (what is attainable);
 5. the API process's peak memory and the Neo4j store size per million events;
 6. destinations: ingest with two destinations vs none, delivery throughput and
    end-to-end latency (commit to the receiver's 2xx) p50/p99;
@@ -56,13 +57,14 @@ from harness import (  # noqa: E402
     store_size,
     wipe,
 )
-from quality import naive_components, pairwise  # noqa: E402
+from quality import ideal_components, naive_components, pairwise  # noqa: E402
 from report import print_table, write_json, write_plot  # noqa: E402
 
 console = Console()
-PHASES = ("batch", "single", "ordered", "import", "ceiling", "lookup", "deliveries", "profile",
-          "segment")
+PHASES = ("batch", "one_email", "single", "ordered", "import", "ceiling", "lookup",
+          "deliveries", "profile", "segment")
 ORDERED_EVENTS = 2000  # one client, in arrival order: per-event latency, not throughput
+ONE_EMAIL = ROOT / "benchmarks" / "policies" / "one-email.toml"
 SEGMENT_BATCH = 100  # what segment-analytics-python sends at most per request
 
 
@@ -179,6 +181,21 @@ def phase_batch(ctx: dict, items: list[Item]) -> dict[str, Any]:
     ctx["census"] = census(ctx["driver"])
     out["census"] = ctx["census"].as_dict()
     return out
+
+
+def phase_one_email(ctx: dict, items: list[Item]) -> dict[str, Any]:
+    """The batch phase's quality under ``policies/one-email.toml``: a second API process
+    started with ``CVG_POLICY_FILE``, on the emptied database."""
+    api = Api(ctx["target"], Path(tempfile.mkdtemp(prefix="cvg-bench-")) / "api-one-email.log",
+              env={"CVG_POLICY_FILE": str(ONE_EMAIL)})
+    try:
+        results, seconds, _ = ingest_batches(api, ctx["creds"], [as_webhook(i) for i in items],
+                                             ctx["batch"])
+    finally:
+        api.stop()
+    return {"events": len(items), "policy": str(ONE_EMAIL.relative_to(ROOT)),
+            "seconds": round(seconds, 2), "events_per_s": round(len(items) / seconds, 1),
+            "errors": errors_of(results), "quality": quality_of(ctx["driver"], items, results)}
 
 
 def as_segment(item: Item) -> dict[str, Any] | None:
@@ -435,7 +452,8 @@ def main() -> None:
     naive = {"naive_exact": with_knowable(list(zip(stream, naive_components(stream),
                                                    strict=True))),
              "naive_normalised": with_knowable(list(zip(
-                 stream, naive_components(stream, normalise=True), strict=True)))}
+                 stream, naive_components(stream, normalise=True), strict=True))),
+             "ideal": with_knowable(list(zip(stream, ideal_components(stream), strict=True)))}
     report["quality_baselines"] = naive
     wipe(driver)
     api_log = Path(tempfile.mkdtemp(prefix="cvg-bench-")) / "api.log"  # read it on failure
@@ -455,6 +473,8 @@ def main() -> None:
             started = time.perf_counter()
             if phase == "batch":
                 result = phase_batch(ctx, stream)
+            elif phase == "one_email":
+                result = phase_one_email(ctx, stream)
             elif phase == "single":
                 result = phase_single(ctx, stream)
             elif phase == "ordered":

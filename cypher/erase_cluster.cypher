@@ -27,7 +27,7 @@ CALL (profiles) {
 }
 CALL (profile_ids, urns) {
   MATCH (x:Conflict)
-  WHERE x.profile_id IN profile_ids OR x.alias IN urns
+  WHERE x.profile_id IN profile_ids OR x.other_profile_id IN profile_ids OR x.alias IN urns
   WITH x, x.alias AS urn
   DELETE x
   RETURN count(*) AS conflicts, collect(urn) AS conflict_urns

@@ -12,7 +12,7 @@
 //         source_id, properties_json, trust}, props: map of `prop.<key>` scalars}, sorted
 //         by event_id; for an id sent twice, the first write's; trust 'trusted' | 'claim')
 // returns: aliases (list of {urn, quarantined, link_blocked, holders: [{profile_id,
-//          cluster_id, created_at, trust}]}), events (list of {event_id, created,
+//          cluster_id, created_at, trust, last_seen}]}), events (list of {event_id, created,
 //          link_blocked, trust, shared_links, source_id, performer: {profile_id, cluster_id,
 //          created_at} or null}); a trust missing from older data reads as 'trusted'
 //          (docs/security.md#the-trust-model)
@@ -26,7 +26,7 @@ CALL () {
     link_blocked: coalesce(a.link_blocked, false),
     holders: [(p:Profile)-[r:HAS_ALIAS]->(a) |
       {profile_id: p.profile_id, cluster_id: p.cluster_id, created_at: p.created_at,
-       trust: coalesce(r.trust, 'trusted')}]
+       trust: coalesce(r.trust, 'trusted'), last_seen: r.last_seen}]
   }) AS aliases
 }
 CALL () {

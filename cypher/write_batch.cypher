@@ -17,7 +17,8 @@
 //                  over an event a browser stored first (its performer and source too)
 //   quarantined [urn]                          aliases that just became hubs
 //   conflicts   [{conflict_id, kind, alias, reason, event_id, source_id, profile_id,
-//                  created_at}]                 refused merges and quarantines, for review
+//                  other_profile_id, created_at}]  refused merges, quarantines and device
+//                 hand-overs (other_profile_id: the side kept apart, or null), for review
 // returns: written (true)
 CALL () {
   UNWIND $d.profiles AS row
@@ -93,6 +94,7 @@ CALL () {
   UNWIND $d.conflicts AS c
   CREATE (:Conflict {conflict_id: c.conflict_id, kind: c.kind, alias: c.alias,
                      reason: c.reason, event_id: c.event_id, source_id: c.source_id,
-                     profile_id: c.profile_id, created_at: c.created_at})
+                     profile_id: c.profile_id, other_profile_id: c.other_profile_id,
+                     created_at: c.created_at})
 }
 RETURN true AS written

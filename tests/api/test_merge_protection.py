@@ -13,7 +13,7 @@ def admin(api):
     return {"Authorization": f"Bearer {api.admin_key}"}
 
 
-def test_two_customers_on_one_browser_stay_two_clusters_and_the_cookie_is_reported(api):
+def test_two_customers_on_one_browser_stay_two_clusters_and_the_hand_over_is_reported(api):
     first = api.collect({"method": "track", "eventName": "Logged In",
                          "aliases": ["urn:customer_id:1"], "signatures": {
                              "urn:customer_id:1": api.sign("urn:customer_id:1")}},
@@ -22,15 +22,19 @@ def test_two_customers_on_one_browser_stay_two_clusters_and_the_cookie_is_report
                           "aliases": ["urn:customer_id:2"], "signatures": {
                               "urn:customer_id:2": api.sign("urn:customer_id:2")}},
                          cookie="family-laptop")
-    assert second["ignored_aliases"] == [
-        {"alias": "urn:cookie:family-laptop", "reason": "limit:customer_id"}]
+    assert [(i["alias"], i["reason"].split(":")[0]) for i in second["ignored_aliases"]] == [
+        ("urn:cookie:family-laptop", "device_handover")]
     one, two = api.cluster_of("urn:customer_id:1"), api.cluster_of("urn:customer_id:2")
     assert one["cluster_id"] == first["cluster_id"] != two["cluster_id"]
     assert "urn:customer_id:2" not in one["aliases"]
-    assert two["aliases"] == ["urn:customer_id:2"]
+    # The laptop is the second customer's now; the first keeps its history on it.
+    assert two["aliases"] == ["urn:cookie:family-laptop", "urn:customer_id:2"]
+    assert "urn:cookie:family-laptop" in one["aliases"]
     conflicts = api.get("/v1/conflicts")["conflicts"]
-    assert [(c["kind"], c["alias"], c["reason"], c["event_id"]) for c in conflicts] == [
-        ("refused_merge", "urn:cookie:family-laptop", "limit:customer_id", second["event_id"])]
+    assert [(c["kind"], c["alias"], c["event_id"], c["profile_id"], c["other_profile_id"])
+            for c in conflicts] == [
+        ("device_handover", "urn:cookie:family-laptop", second["event_id"],
+         second["profile_id"], first["profile_id"])]
 
 
 def test_placeholder_and_shared_emails_never_make_a_giant_cluster(api):
@@ -167,7 +171,8 @@ def test_erasure_leaves_no_trace_and_a_later_event_starts_fresh(api):
                          "aliases": ["urn:email:erase.me@mail.com", "urn:customer_id:eve-9"]})
     api.collect({"method": "track", "eventName": "Viewed", "aliases": [
         "urn:email:erase.me@mail.com"]}, cookie="eve-phone")
-    # Someone else logs in on Eve's laptop: refused, and the conflict names Eve's cookie.
+    # Someone else logs in on Eve's laptop: the laptop is handed over to them (the conflict
+    # names Eve's cookie and Eve's profile).
     api.collect({"method": "track", "eventName": "Logged In",
                  "aliases": ["urn:customer_id:other-1"], "signatures": {
                      "urn:customer_id:other-1": api.sign("urn:customer_id:other-1")}},
@@ -181,7 +186,11 @@ def test_erasure_leaves_no_trace_and_a_later_event_starts_fresh(api):
     # the laptop, the backend's profile (trusted evidence never lands on a browser's claim)
     # and the phone
     assert deleted["profiles"] == 3 and deleted["events"] == 3
-    for value in ("erase.me@mail.com", "eve-9", "eve-laptop", "eve-phone", "Eve", "EVE-1"):
+    # The laptop's cookie is the other customer's now: it stays, held by them alone.
+    assert rows(api, "MATCH (p:Profile)-[:HAS_ALIAS]->(a:Alias {urn: 'urn:cookie:eve-laptop'}) "
+                     "MATCH (p)-[:HAS_ALIAS]->(b:Alias) WHERE b <> a RETURN b.urn AS urn") == [
+        {"urn": "urn:customer_id:other-1"}]
+    for value in ("erase.me@mail.com", "eve-9", "eve-phone", "Eve", "EVE-1"):
         found = rows(api, """
             CALL () { MATCH (n) RETURN properties(n) AS props
                       UNION ALL MATCH ()-[r]->() RETURN properties(r) AS props }

@@ -130,10 +130,17 @@ def test_one_browser_call_cannot_join_three_strangers(api):
 
 def test_a_browser_attached_to_one_person_cannot_bridge_to_another_later(api):
     ann, bob = sign_up(api, "ann"), sign_up(api, "bob")
-    api.collect({"method": "set", "aliases": ["urn:email:ann@shop.com"]}, cookie="x")
-    api.collect({"method": "set", "aliases": ["urn:email:bob@shop.com"]}, cookie="x")
-    assert api.cluster_of("urn:cookie:x")["cluster_id"] == ann["cluster_id"]
+    first = api.collect({"method": "set", "aliases": ["urn:email:ann@shop.com"]}, cookie="x")
+    second = api.collect({"method": "set", "aliases": ["urn:email:bob@shop.com"]}, cookie="x")
+    # Bob's login hands the browser over (docs/identity.md#device-hand-over): Ann keeps the
+    # browser's history, the browser is Bob's from now on, and Ann and Bob stay apart.
+    assert api.cluster_of("urn:email:ann@shop.com")["cluster_id"] == ann["cluster_id"]
     assert api.cluster_of("urn:email:bob@shop.com")["cluster_id"] == bob["cluster_id"]
+    assert ann["cluster_id"] != bob["cluster_id"]
+    assert first["profile_id"] in {p["profile_id"] for p in api.cluster_of(
+        "urn:email:ann@shop.com")["profiles"]}
+    assert second["cluster_id"] == bob["cluster_id"] != first["cluster_id"]
+    assert api.cluster_of("urn:cookie:x")["cluster_id"] == bob["cluster_id"]
 
 
 def test_a_browser_email_still_links_to_the_backend_in_the_everything_view(api):

@@ -36,6 +36,21 @@ def maintained_equals_recomputed(driver) -> bool:
     return maintained == recomputed
 
 
+def assert_handed_over(driver, result: dict, device: str) -> None:
+    """A hand-over leaves the device's earlier person apart from the write's, and the
+    device with the write's person (docs/identity.md#device-hand-over)."""
+    rows, _, _ = driver.execute_query(
+        "MATCH (x:Conflict {kind: 'device_handover', event_id: $e}) "
+        "MATCH (p:Profile {profile_id: x.profile_id}), (q:Profile {profile_id: "
+        "x.other_profile_id}) RETURN p.cluster_id AS mine, q.cluster_id AS theirs",
+        e=result["event_id"])
+    assert len(rows) == 1 and rows[0]["mine"] != rows[0]["theirs"], rows
+    held, _, _ = driver.execute_query(
+        "MATCH (:Profile {profile_id: $p})-[:HAS_ALIAS]->(:Alias {urn: $d}) RETURN 1 AS ok",
+        p=result["profile_id"], d=device)
+    assert held, "the device is not attached to the profile it was handed over to"
+
+
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(sequence=ops)
@@ -49,9 +64,12 @@ def test_random_writes_unmerges_and_erasures_keep_clusters_exact(
     for op in sequence:
         if op[0] == "write":
             _, cookie, aliases, event_id = op
-            service.ingest(Write(source=web if cookie else hook, method="track",
-                                 event_name="E", aliases=list(aliases), event_id=event_id,
-                                 cookie_id=cookie))
+            result = service.ingest(Write(source=web if cookie else hook, method="track",
+                                          event_name="E", aliases=list(aliases),
+                                          event_id=event_id, cookie_id=cookie))
+            if any(i["reason"].startswith("device_handover:")
+                   for i in result["ignored_aliases"]):
+                assert_handed_over(driver, result, f"urn:cookie:{cookie}")
         elif op[0] == "unmerge":
             target = op[1]
             if target.startswith("urn:"):

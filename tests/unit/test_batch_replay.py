@@ -108,7 +108,8 @@ def test_the_larger_existing_cluster_keeps_its_id_and_the_smaller_one_is_relabel
 
 
 def test_a_merge_over_the_email_limit_is_refused_reported_and_recorded_as_a_conflict():
-    policy = Policy.model_validate({"limits": {"email": 1}})
+    # Device hand-over off: the limit, not the hand-over, is what keeps them apart here.
+    policy = Policy.model_validate({"limits": {"email": 1}, "handover_types": []})
     results, overlay = replay([write("urn:email:a@x.com", cookie="shared"),
                                write("urn:email:b@x.com", cookie="shared")], policy=policy)
     second = results[1]
@@ -126,3 +127,31 @@ def test_latest_timestamp_wins_per_profile_property_whatever_the_arrival_order()
     [props] = overlay.delta().properties
     assert props["profile_id"] == results[0]["profile_id"]
     assert props["node_props"] == {"tier": "gold", "city": "Oslo"}
+
+
+def test_a_device_changing_hands_keeps_both_people_apart_and_records_both_sides():
+    results, overlay = replay([write("urn:email:mum@x.com", cookie="family-laptop", minute=1),
+                               write("urn:email:kid@x.com", cookie="family-laptop", minute=2),
+                               write(cookie="family-laptop", event_id="view", minute=3)])
+    mum, kid, later = results
+    assert mum["cluster_id"] != kid["cluster_id"]
+    assert later["profile_id"] == kid["profile_id"]  # anonymous activity follows the login
+    assert [(i["alias"], i["reason"].split(":")[0]) for i in kid["ignored_aliases"]] == [
+        ("urn:cookie:family-laptop", "device_handover")]
+    delta = overlay.delta()
+    assert delta.links == []
+    assert [(c["kind"], c["profile_id"], c["other_profile_id"]) for c in delta.conflicts] == [
+        ("device_handover", kid["profile_id"], mum["profile_id"])]
+    # Both hold the cookie; the earlier attachment stays (the mother's history is hers).
+    assert {(a["profile_id"], a["urn"]) for a in delta.attachments} >= {
+        (mum["profile_id"], "urn:cookie:family-laptop"),
+        (kid["profile_id"], "urn:cookie:family-laptop")}
+
+
+def test_a_trusted_write_naming_both_people_of_a_handed_over_device_joins_them():
+    results, overlay = replay([write("urn:email:a@x.com", cookie="tablet", minute=1),
+                         write("urn:email:b@x.com", cookie="tablet", minute=2),
+                         write("urn:email:a@x.com", "urn:email:b@x.com", event_id="o1",
+                               minute=3)])
+    assert results[0]["cluster_id"] != results[1]["cluster_id"]
+    assert {overlay.find(r["cluster_id"]) for r in results} == {results[2]["cluster_id"]}

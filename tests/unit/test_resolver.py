@@ -458,3 +458,137 @@ def test_a_trusted_write_may_join_two_established_people():
     clusters = {"c-a": c("c-a"), "c-b": c("c-b")}
     d, _, refused = decide_protected([a(u) for u in holders], holders, clusters, {}, POLICY)
     assert len(d.links) == 1 and refused == []
+
+
+# -- device hand-over (docs/identity.md#device-hand-over) --------------------------------
+
+LAPTOP = "urn:cookie:family-laptop"
+
+
+def seen(profile: str, cluster: str, minute: int, trust: Trust = Trust.CLAIM) -> Holder:
+    """A holder of a device whose attachment was last used at ``minute``."""
+    return Holder(profile, cluster, T0 + timedelta(minutes=minute), trust,
+                  T0 + timedelta(minutes=minute))
+
+
+def test_family_laptop_a_second_login_hands_the_device_over_and_joins_no_one():
+    holders = {LAPTOP: [seen("p-mum", "c-mum", 1)],
+               "urn:customer_id:kid": [h("p-kid", "c-kid")]}
+    urns = {"c-mum": {"urn:email:mum@x.com"}, "c-kid": {"urn:customer_id:kid"}}
+    signed = Evidence(trusted=False, aliases={"urn:customer_id:kid": Trust.SIGNED})
+    d, kept, refused = decide_protected(
+        [a(LAPTOP), a("urn:customer_id:kid")], holders, clusters_of(holders), urns, POLICY,
+        cookie_urn=LAPTOP, evidence=signed)
+    assert d.profile_id is None  # a browser never becomes the backend's profile
+    assert [k.to_cluster for k in d.links] == ["c-kid"] and d.winner == "c-kid"
+    assert [(r.alias, r.kind, r.other_profile) for r in refused] == [
+        (LAPTOP, RefusalKind.HANDOVER, "p-mum")]
+    assert LAPTOP in [k.urn for k in kept]  # the laptop is attached to the kid's side
+
+
+def test_family_laptop_as_the_backend_reports_it_lands_on_the_second_customer():
+    holders = {LAPTOP: [seen("p-mum", "c-mum", 1, Trust.TRUSTED)],
+               "urn:customer_id:kid": [h("p-kid", "c-kid")]}
+    urns = {"c-mum": {"urn:customer_id:mum"}, "c-kid": {"urn:customer_id:kid"}}
+    d, _, refused = decide_protected([a(LAPTOP), a("urn:customer_id:kid")], holders,
+                                     clusters_of(holders), urns, POLICY)
+    assert (d.profile_id, d.links, d.losers) == ("p-kid", [], [])
+    assert [r.kind for r in refused] == [RefusalKind.HANDOVER]
+
+
+def test_after_a_hand_over_anonymous_activity_follows_the_most_recent_login():
+    holders = {LAPTOP: [seen("p-mum", "c-mum", 1), seen("p-kid", "c-kid", 9)]}
+    urns = {"c-mum": {"urn:email:mum@x.com"}, "c-kid": {"urn:customer_id:kid"}}
+    d, _, refused = decide_protected([a(LAPTOP)], holders, clusters_of(holders), urns, POLICY,
+                                     cookie_urn=LAPTOP, evidence=BROWSER)
+    assert (d.profile_id, d.links, refused) == ("p-kid", [], [])
+    # Mum logs in again: the laptop is handed back, still without joining the two.
+    holders["urn:email:mum@x.com"] = [h("p-mum", "c-mum")]
+    d, _, refused = decide_protected([a(LAPTOP), a("urn:email:mum@x.com")], holders,
+                                     clusters_of(holders), urns, POLICY)
+    assert (d.profile_id, d.links) == ("p-mum", [])
+    assert [(r.kind, r.other_profile) for r in refused] == [(RefusalKind.HANDOVER, "p-kid")]
+
+
+def test_a_couple_sharing_a_tablet_each_typing_an_email_stay_two_people():
+    holders = {"urn:cookie:tablet": [seen("p-her", "c-her", 1)]}
+    urns = {"c-her": {"urn:email:her@x.com"}}
+    d, _, refused = decide_protected([a("urn:cookie:tablet"), a("urn:email:him@x.com")],
+                                     holders, clusters_of(holders), urns, POLICY,
+                                     cookie_urn="urn:cookie:tablet", evidence=BROWSER)
+    assert (d.profile_id, d.links, d.winner) == (None, [], None)  # his own new profile
+    assert [(r.alias, r.other_profile) for r in refused] == [("urn:cookie:tablet", "p-her")]
+
+
+def test_one_person_with_two_emails_on_one_device_is_joined_by_a_server_event_naming_both():
+    holders = {"urn:cookie:phone": [seen("p-work", "c-work", 1)]}
+    urns = {"c-work": {"urn:email:jo@work.com"}}
+    d, _, refused = decide_protected([a("urn:cookie:phone"), a("urn:email:jo@home.com")],
+                                     holders, clusters_of(holders), urns, POLICY,
+                                     cookie_urn="urn:cookie:phone", evidence=BROWSER)
+    assert d.links == [] and [r.kind for r in refused] == [RefusalKind.HANDOVER]
+    # Later the backend reports one order with both emails: that says "same person".
+    holders = {"urn:email:jo@work.com": [h("p-work", "c-work")],
+               "urn:email:jo@home.com": [h("p-home", "c-home")]}
+    urns["c-home"] = {"urn:email:jo@home.com"}
+    d, _, refused = decide_protected([a(u) for u in holders], holders, clusters_of(holders),
+                                     urns, POLICY)
+    assert len(d.links) == 1 and refused == []
+    assert {d.winner, *d.losers} == {"c-work", "c-home"}
+
+
+def test_a_guest_who_only_browses_stays_on_the_devices_person():
+    holders = {LAPTOP: [seen("p-mum", "c-mum", 1)]}
+    urns = {"c-mum": {"urn:email:mum@x.com"}}
+    d, _, refused = decide_protected([a(LAPTOP)], holders, clusters_of(holders), urns, POLICY,
+                                     cookie_urn=LAPTOP, evidence=BROWSER)
+    assert (d.profile_id, refused) == ("p-mum", [])  # nothing in it tells the two apart
+
+
+@pytest.mark.parametrize("same_person", ["checkout token", "event id"])
+def test_evidence_that_says_same_person_keeps_the_device_and_joins(same_person):
+    holders = {LAPTOP: [seen("p-mum", "c-mum", 1)]}
+    urns = {"c-mum": {"urn:email:mum@x.com"}}
+    aliases = [a(LAPTOP), a("urn:email:mum.other@x.com")]
+    performer = None
+    if same_person == "checkout token":
+        holders["urn:checkout:T1"] = [h("p-mum", "c-mum")]
+        aliases.append(a("urn:checkout:T1"))
+    else:
+        performer = h("p-mum", "c-mum")
+    d, _, refused = decide_protected(aliases, holders, clusters_of(holders), urns, POLICY,
+                                     cookie_urn=LAPTOP, performer=performer, evidence=BROWSER)
+    assert d.profile_id == "p-mum" and refused == []
+
+
+def test_a_first_login_on_an_anonymous_device_is_no_hand_over():
+    holders = {LAPTOP: [seen("p-anon", "c-anon", 1)]}
+    d, _, refused = decide_protected([a(LAPTOP), a("urn:email:new@x.com")], holders,
+                                     clusters_of(holders), {"c-anon": set()}, POLICY,
+                                     cookie_urn=LAPTOP, evidence=BROWSER)
+    assert (d.profile_id, refused) == ("p-anon", [])
+
+
+def test_hand_over_is_policy_per_type_and_off_when_no_type_counts():
+    holders = {LAPTOP: [seen("p-mum", "c-mum", 1)]}
+    urns = {"c-mum": {"urn:email:mum@x.com"}}
+    write = [a(LAPTOP), a("urn:phone:+14155550100")]
+    for policy, handed in ((POLICY, True),
+                           (Policy(handover_types=["customer_id", "email"]), False),
+                           (Policy(handover_types=[]), False)):
+        d, _, refused = decide_protected(write, holders, clusters_of(holders), urns, policy,
+                                         cookie_urn=LAPTOP, evidence=BROWSER)
+        assert bool(refused) is handed
+        assert d.profile_id == (None if handed else "p-mum")
+
+
+def test_a_browser_handed_back_lands_on_its_earlier_profile_of_that_person():
+    holders = {LAPTOP: [seen("p-mum-laptop", "c-mum", 1), seen("p-kid-laptop", "c-kid", 9)],
+               "urn:email:mum@x.com": [h("p-mum", "c-mum"), claim("p-mum-laptop", "c-mum")]}
+    urns = {"c-mum": {"urn:email:mum@x.com"}, "c-kid": {"urn:email:kid@x.com"}}
+    d, _, refused = decide_protected([a(LAPTOP), a("urn:email:mum@x.com")], holders,
+                                     clusters_of(holders), urns, POLICY, cookie_urn=LAPTOP,
+                                     evidence=BROWSER)
+    assert (d.profile_id, d.links) == ("p-mum-laptop", [])  # no new profile on a repeat
+    assert [(r.kind, r.other_profile) for r in refused] == [
+        (RefusalKind.HANDOVER, "p-kid-laptop")]

@@ -35,7 +35,8 @@ async def explain(
     from_: Annotated[str, Query(alias="from", description="profile_id")],
     to: Annotated[str, Query(description="profile_id")],
 ) -> dict:
-    """The chain of SAME_AS links joining two profiles, each with its evidence."""
+    """The chain of SAME_AS links joining two profiles, each with its evidence; for a
+    profile in another cluster, the device hand-overs that kept the two apart."""
     return await run_in_threadpool(merges.explain, cluster_id, from_, to)
 
 

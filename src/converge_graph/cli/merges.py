@@ -38,6 +38,9 @@ def explain(
     for step in body["path"]:
         console.print(f"{step['from']} → {step['to']}  {step['reason']}  via={step['via']}  "
                       f"event={step['event_id']} from {step['datasource']} at {step['created_at']}")
+    for why in body.get("kept_apart", []):
+        console.print(f"not joined: {why['alias']} changed hands at {why['created_at']} "
+                      f"(event {why['event_id']}): {why['reason']}")
 
 
 def unmerge(
@@ -89,17 +92,30 @@ def policy_check(
     policy = Policy.load(file)
     with opened() as service:
         rows = service.clusters_over(policy.unlimited_types, 2)
+        shared = (service.clusters_joined_by_device(policy.device_types, policy.handover_types)
+                  if policy.handover_types else [])
     over = [r for r in rows if (limit := policy.limit(r["type"])) is not None
             and r["values"] > limit]
-    if not over:
+    if not over and not shared:
         console.print("no existing cluster breaks this policy")
         return
-    table = Table("cluster_id", "alias type", "values", "limit")
-    for r in over:
-        table.add_row(r["cluster_id"], r["type"], str(r["values"]), str(policy.limit(r["type"])))
-    console.print(table)
-    console.print(f"{len({r['cluster_id'] for r in over})} clusters hold more values than "
-                  "this policy allows; they are left as they are until you unmerge them")
+    if over:
+        table = Table("cluster_id", "alias type", "values", "limit")
+        for r in over:
+            table.add_row(r["cluster_id"], r["type"], str(r["values"]),
+                          str(policy.limit(r["type"])))
+        console.print(table)
+        console.print(f"{len({r['cluster_id'] for r in over})} clusters hold more values "
+                      "than this policy allows")
+    if shared:
+        table = Table("cluster_id", "login type", "values", "device-only links")
+        for r in shared:
+            table.add_row(r["cluster_id"], r["type"], str(r["values"]), str(r["links"]))
+        console.print(table)
+        console.print(f"{len({r['cluster_id'] for r in shared})} clusters were joined only "
+                      "through a shared device while holding two login identities of one "
+                      "type: the device hand-over would have kept them apart")
+    console.print("they are left as they are until you unmerge them")
     raise typer.Exit(1)
 
 

@@ -28,7 +28,8 @@ from converge_graph.core.resolver import (
 from converge_graph.core.trust import Trust, strongest
 
 CONFLICT_KINDS = {RefusalKind.LIMIT: "refused_merge", RefusalKind.BRIDGE: "refused_bridge",
-                  RefusalKind.UNSIGNED: "unsigned_alias", RefusalKind.EVENT_HUB: "event_hub"}
+                  RefusalKind.UNSIGNED: "unsigned_alias", RefusalKind.EVENT_HUB: "event_hub",
+                  RefusalKind.HANDOVER: "device_handover"}
 
 
 @dataclass
@@ -66,6 +67,7 @@ class AliasState:
     quarantined: bool
     link_blocked: bool
     trust: dict[str, Trust] = field(default_factory=dict)  # holder -> attachment trust
+    last_seen: dict[str, datetime] = field(default_factory=dict)  # holder -> last event time
 
     def vouched_holders(self) -> int:
         return sum(1 for p in self.holders if self.trust.get(p, Trust.TRUSTED).vouched)
@@ -134,9 +136,11 @@ class Overlay:
         return cluster_id
 
     def _holder(self, profile_id: str, urn: str | None = None) -> Holder:
-        trust = self.nb.aliases[urn].trust.get(profile_id, Trust.TRUSTED) if urn else Trust.TRUSTED
+        state = self.nb.aliases[urn] if urn else None
+        trust = state.trust.get(profile_id, Trust.TRUSTED) if state else Trust.TRUSTED
         return Holder(profile_id, self.find(self.nb.profile_cluster[profile_id]),
-                      self.nb.profile_created[profile_id], trust)
+                      self.nb.profile_created[profile_id], trust,
+                      state.last_seen.get(profile_id) if state else None)
 
     def _screen_flags(self, aliases: list[Alias]) -> tuple[list[Alias], list[dict[str, str]]]:
         """Aliases that may not link: unmerged evidence and quarantined hubs. Claims alone
@@ -198,7 +202,8 @@ class Overlay:
         )
         for refusal in refusals:
             alias = f"event:{w.event_id}" if refusal.alias is None else refusal.alias
-            ignored.append({"alias": alias, "reason": refusal.reason, "kind": refusal.kind})
+            ignored.append({"alias": alias, "reason": refusal.reason, "kind": refusal.kind,
+                            "other_profile_id": refusal.other_profile})
 
         profile_id, cluster_id = decision.profile_id, decision.winner
         if cluster_id is None:
@@ -231,6 +236,7 @@ class Overlay:
             self.nb.cluster_urns.setdefault(cluster_id, set()).update(
                 self.nb.cluster_urns.pop(loser, set()))
         unlimited = set(self.policy.unlimited_types)
+        devices = self.policy.device_types
         for alias in kept:
             state = self.nb.aliases[alias.urn]
             if profile_id not in state.holders:
@@ -244,6 +250,9 @@ class Overlay:
                 info = self.nb.clusters[cluster_id]
                 self.nb.clusters[cluster_id] = ClusterInfo(cluster_id, info.size,
                                                            info.created_at, True)
+            if alias.type in devices:  # who used a device last (resolver case 6)
+                seen = state.last_seen.get(profile_id)
+                state.last_seen[profile_id] = w.ts if seen is None else max(seen, w.ts)
             first, last = self.seen_span.get((profile_id, alias.urn), (w.ts, w.ts))
             self.seen_span[(profile_id, alias.urn)] = (min(first, w.ts), max(last, w.ts))
             if alias.type not in unlimited:
@@ -272,6 +281,7 @@ class Overlay:
                     else CONFLICT_KINDS[kind],
                     "alias": item["alias"], "reason": item["reason"], "event_id": w.event_id,
                     "source_id": w.source_id, "profile_id": profile_id, "created_at": now,
+                    "other_profile_id": item.get("other_profile_id"),
                 })
         return {"event_id": w.event_id,
                 "deduplicated": w.event_id is not None and not created,

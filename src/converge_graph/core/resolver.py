@@ -19,9 +19,25 @@ exactly these branches:
    of the two writes.
 5. Union by size: the largest cluster keeps its id; ties go to the oldest cluster.
 
-:func:`decide_protected` then refuses, alias by alias, what a write may not do:
-an untrusted write joining two established people (a bridge), or a cluster over its
-policy limits.
+:func:`decide_protected` then refuses, alias by alias, what a write may not do, under one
+rule: a write may join its device to at most one person.
+
+6. A device alias (a cookie) stands for its *current* holders: those in the cluster of
+   the profile that used it last (``last_seen``). Until a device changes hands that is
+   every holder; afterwards the earlier person's attachments stay, but link nothing.
+7. Device hand-over: a write carrying a device and a login identity (the policy's
+   ``handover_types``) that the device's current person does not hold, when that person
+   holds some and nothing else in the write (no other alias, no repeated event) is
+   theirs, names a different person: the device changes hands. The write is decided as
+   if the device were new (it lands where its identities say, or on a new profile) —
+   unless the person it names held the device before: then through that holding, back
+   on their own profile of it. The device is attached to the write's profile, which
+   makes it the current holder, and the two people are not joined. Evidence that says
+   "same person" still joins them: both identities in one trusted write, one checkout
+   token, one event id.
+8. Attach, never bridge: an untrusted write joining two established people is refused
+   the aliases that would bridge them.
+9. Limits: a cluster over its policy limits is refused the weakest alias that takes part.
 """
 
 from __future__ import annotations
@@ -41,6 +57,7 @@ class Holder:
     cluster_id: str
     created_at: datetime
     trust: Trust = Trust.TRUSTED  # of this profile's attachment to the alias in question
+    last_seen: datetime | None = None  # of that attachment (event time); None: unknown
 
 
 @dataclass(frozen=True)
@@ -181,6 +198,7 @@ class RefusalKind(StrEnum):
     BRIDGE = "bridge"  # an untrusted write would join two established people
     UNSIGNED = "unsigned"  # a strong id from the browser without a valid signature
     EVENT_HUB = "event_hub"  # one event id already joined too many profiles
+    HANDOVER = "device_handover"  # a device changed hands: it joins not its two people
 
 
 @dataclass(frozen=True)
@@ -188,6 +206,7 @@ class Refusal:
     alias: str | None  # None: the write's event id (a shared event given up)
     reason: str
     kind: RefusalKind = RefusalKind.LIMIT
+    other_profile: str | None = None  # the other side kept apart (a hand-over's earlier holder)
 
 
 def urn_type(urn: str) -> str:
@@ -243,6 +262,56 @@ def _bridged(decision: Decision, clusters: dict[str, ClusterInfo], policy: Polic
     return set(established) - {keep}
 
 
+def _recency(h: Holder) -> tuple[datetime, datetime, str]:
+    """Who used a device last: its attachment's last_seen (unknown: when the profile began)."""
+    return h.last_seen or h.created_at, h.created_at, h.profile_id
+
+
+def current_holders(aliases: list[Alias], holders: dict[str, list[Holder]], policy: Policy
+                    ) -> dict[str, list[Holder]]:
+    """Case 6: a device alias's holders narrowed to the cluster of its last user."""
+    narrowed = holders
+    for alias in aliases:
+        held = holders.get(alias.urn)
+        if not held or len(held) < 2 or alias.type not in policy.device_types:
+            continue
+        last = max(held, key=_recency)
+        if any(h.cluster_id != last.cluster_id for h in held):
+            if narrowed is holders:
+                narrowed = dict(holders)
+            narrowed[alias.urn] = [h for h in held if h.cluster_id == last.cluster_id]
+    return narrowed
+
+
+def device_handover(aliases: list[Alias], holders: dict[str, list[Holder]],
+                    cluster_urns: dict[str, set[str]], policy: Policy,
+                    performer: Holder | None) -> Refusal | None:
+    """Case 7: the device this write hands over, with its current person, or None."""
+    if len(aliases) < 2 or not policy.handover_types:
+        return None  # an anonymous write names no one
+    devices = [a for a in aliases if a.type in policy.device_types and holders.get(a.urn)]
+    if len(devices) != 1:
+        return None
+    device = devices[0]
+    held = holders[device.urn]
+    person = held[0].cluster_id
+    if performer is not None and performer.cluster_id == person:
+        return None  # one event id: the same person
+    others = [a for a in aliases if a is not device]
+    if any(h.cluster_id == person for a in others for h in holders.get(a.urn, [])):
+        return None  # something else in the write is already theirs
+    logins = [a for a in others if a.type in policy.handover_types]
+    known = sorted(u for u in cluster_urns.get(person, set())
+                   if urn_type(u) in policy.handover_types)
+    if not logins or not known:
+        return None
+    previous = max(held, key=_recency)
+    return Refusal(device.urn, f"device_handover: {', '.join(sorted(a.urn for a in logins))} "
+                   f"is not the person this device belonged to ({person}); the device is "
+                   "handed over and does not join the two",
+                   RefusalKind.HANDOVER, previous.profile_id)
+
+
 def decide_protected(
     aliases: list[Alias],
     holders: dict[str, list[Holder]],
@@ -257,9 +326,11 @@ def decide_protected(
     """:func:`decide` under the trust rule (docs/security.md#the-trust-model) and merge
     protection (docs/identity.md#merge-protection).
 
-    First, an untrusted write joins its browser to at most one established person: every
-    alias (and a repeated event) that would join another is refused as a bridge, and the
-    write is decided again. Then, while the decision would give a cluster more distinct
+    First, a device alias counts only through its current holders, and a write that hands
+    its device over (cases 6 and 7) is decided as if the device were new. Then an
+    untrusted write joins its browser to at most one established person: every alias (and
+    a repeated event) that would join another is refused as a bridge, and the write is
+    decided again. Then, while the decision would give a cluster more distinct
     values of a type than the policy allows, drop the lowest-priority alias that takes
     part in it (an alias held by a cluster being joined, or a new value of the offending
     type) and decide again, which may start a new profile. A shared event taking part in
@@ -268,6 +339,20 @@ def decide_protected(
     """
     kept = list(aliases)
     refusals: list[Refusal] = []
+    everyone = holders
+    holders = current_holders(aliases, holders, policy)
+    handover = device_handover(aliases, holders, cluster_urns, policy, performer)
+    if handover is not None:
+        # Decided as if the device were new to the graph, except that a person who held it
+        # before gets it back on their own profile of it (a repeat adds no profile).
+        refusals.append(handover)
+        named = {h.cluster_id for a in aliases if a.urn != handover.alias
+                 for h in holders.get(a.urn, [])}
+        back = [h for h in everyone[handover.alias] if h.cluster_id in named]
+        if back:  # one person's holding only: the device itself never joins two
+            last = max(back, key=_recency).cluster_id
+            back = [h for h in back if h.cluster_id == last]
+        holders = {**holders, handover.alias: back}
     while True:
         cookie = cookie_urn if any(a.urn == cookie_urn for a in kept) else None
         decision = decide(kept, holders, clusters, policy, cookie_urn=cookie, performer=performer,
@@ -275,13 +360,18 @@ def decide_protected(
         bridged = _bridged(decision, clusters, policy, evidence)
         if bridged:
             reason = "bridge: an untrusted write may not join two established people"
-            if performer is not None and performer.cluster_id in bridged:
+            event_refused = performer is not None and performer.cluster_id in bridged
+            if event_refused:
                 refusals.append(Refusal(None, reason, RefusalKind.BRIDGE))
                 performer = None
-            for alias in [a for a in kept if a.urn != cookie and any(
-                    h.cluster_id in bridged for h in holders.get(a.urn, []))]:
+            bridging = [a for a in kept if a.urn != cookie and any(
+                h.cluster_id in bridged for h in holders.get(a.urn, []))]
+            for alias in bridging:
                 kept.remove(alias)
                 refusals.append(Refusal(alias.urn, reason, RefusalKind.BRIDGE))
+            if not bridging and not event_refused and cookie is not None:
+                # only the device joins them: decided as if it were new
+                holders = {**holders, cookie: []}
             continue
         offending = _over_limit(decision, kept, cluster_urns, policy)
         if offending is None:

@@ -40,6 +40,12 @@ class Admin:
         ``unlimited`` (a policy's unlimited types: ``policy check`` passes a new one's)."""
         return self.graph.cluster_type_counts(unlimited, min_count)
 
+    def clusters_joined_by_device(self, device_types: list[str], handover_types: list[str]
+                                  ) -> list[dict[str, Any]]:
+        """Clusters joined only through a device alias while holding two login identities
+        of one type: what a device hand-over (docs/identity.md#device-hand-over) splits."""
+        return self.graph.clusters_joined_by_device(device_types, handover_types)
+
     def same_as_links(self) -> int:
         return self.graph.count_same_as()
 

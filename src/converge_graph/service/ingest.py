@@ -274,7 +274,9 @@ class Ingest:
         return Neighbourhood(
             aliases={urn: AliasState([h["profile_id"] for h in row["holders"]],
                                      row["quarantined"], row["link_blocked"],
-                                     {h["profile_id"]: Trust(h["trust"]) for h in row["holders"]})
+                                     {h["profile_id"]: Trust(h["trust"]) for h in row["holders"]},
+                                     {h["profile_id"]: h["last_seen"] for h in row["holders"]
+                                      if h["last_seen"] is not None})
                      for urn, row in alias_rows.items()},
             events={eid: EventState(
                 seen=not row["created"], link_blocked=row["link_blocked"],

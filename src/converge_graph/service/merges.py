@@ -158,9 +158,11 @@ class Merges:
     def explain(self, cluster_id: str, from_profile: str, to_profile: str) -> dict[str, Any]:
         links = self.graph.cluster_links(cluster_id)
         members = self.graph.cluster_profile_ids(cluster_id)
-        for field, pid in (("from", from_profile), ("to", to_profile)):
-            if pid not in members:
-                raise NotFound(f"profile {pid} is not in cluster {cluster_id}", field=field)
+        if from_profile not in members:
+            raise NotFound(f"profile {from_profile} is not in cluster {cluster_id}",
+                           field="from")
+        if to_profile not in members:
+            return self._apart(cluster_id, from_profile, to_profile)
         adjacent: dict[str, list[dict]] = {}
         for link in links:
             adjacent.setdefault(link["from"], []).append(link)
@@ -182,3 +184,15 @@ class Merges:
             path.append(link)
         return {"cluster_id": cluster_id, "from": from_profile, "to": to_profile,
                 "path": list(reversed(path))}
+
+    def _apart(self, cluster_id: str, from_profile: str, to_profile: str) -> dict[str, Any]:
+        """Two profiles in different clusters: the device hand-overs that kept them apart
+        (docs/identity.md#device-hand-over); 404 when nothing did (they never met)."""
+        other = self.graph.read_profile(to_profile)
+        kept_apart = self.graph.handovers_between(cluster_id, other["profile"]["cluster_id"]
+                                                  ) if other else []
+        if not kept_apart:
+            raise NotFound(f"profile {to_profile} is not in cluster {cluster_id}", field="to")
+        return {"cluster_id": cluster_id, "from": from_profile, "to": to_profile, "path": [],
+                "joined": False, "to_cluster_id": other["profile"]["cluster_id"],
+                "kept_apart": kept_apart}

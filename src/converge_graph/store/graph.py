@@ -204,6 +204,14 @@ class Graph:
     def cluster_links(self, cluster_id: str) -> list[dict]:
         return self._rows(self.q[Q.cluster_links], cluster_id=cluster_id)
 
+    def handovers_between(self, cluster_a: str, cluster_b: str) -> list[dict]:
+        return self._rows(self.q[Q.handovers_between], cluster_a=cluster_a, cluster_b=cluster_b)
+
+    def clusters_joined_by_device(self, device_types: list[str], handover_types: list[str]
+                                  ) -> list[dict]:
+        return self._rows(self.q[Q.clusters_joined_by_device], device_types=device_types,
+                          handover_types=handover_types)
+
     # -- datasources and keys ---------------------------------------------------------
     def create_datasource(self, **params: Any) -> dict:
         return self._write_rows(self.q[Q.create_datasource], **params)[0]

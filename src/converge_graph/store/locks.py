@@ -8,6 +8,7 @@ under the locks until none moved.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,6 @@ def lock_holders(
     everyone = [h for hs in holders.values() for h in hs]
     current, clusters, _, _ = lock_members(
         graph, tx, {h.profile_id: h.cluster_id for h in everyone}, now, unlimited)
-    moved = {urn: [Holder(h.profile_id, current[h.profile_id], h.created_at) for h in hs]
+    moved = {urn: [replace(h, cluster_id=current[h.profile_id]) for h in hs]
              for urn, hs in holders.items()}
     return moved, clusters

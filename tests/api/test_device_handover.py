@@ -1,0 +1,90 @@
+"""Device hand-over (docs/identity.md#device-hand-over): a second person logging in on a
+device is handed the device; the first keeps their history and the two are not joined."""
+
+from __future__ import annotations
+
+LAPTOP = "urn:cookie:family-laptop"
+
+
+def test_readme_family_laptop_two_customers_stay_two_and_the_laptop_follows_the_last_login(
+        api):
+    first = api.webhook({"event_name": "Logged In",
+                         "aliases": ["urn:customer_id:1", LAPTOP]})
+    second = api.webhook({"event_name": "Logged In",
+                          "aliases": ["urn:customer_id:2", LAPTOP]})
+    assert first["ignored_aliases"] == []
+    assert [(i["alias"], i["reason"].split(":")[0]) for i in second["ignored_aliases"]] == [
+        (LAPTOP, "device_handover")]
+    assert first["cluster_id"] in second["ignored_aliases"][0]["reason"]
+    assert second["cluster_id"] != first["cluster_id"]
+
+    # Later anonymous activity on the laptop is the second customer's.
+    viewed = api.webhook({"event_name": "Viewed", "aliases": [LAPTOP]})
+    assert viewed["profile_id"] == second["profile_id"]
+    assert api.cluster_of(LAPTOP)["cluster_id"] == second["cluster_id"]
+    one, two = api.cluster_of("urn:customer_id:1"), api.cluster_of("urn:customer_id:2")
+    assert "urn:customer_id:2" not in one["aliases"] and "urn:customer_id:1" not in two["aliases"]
+    assert LAPTOP in one["aliases"] and LAPTOP in two["aliases"]
+
+    conflicts = api.get("/v1/conflicts")["conflicts"]
+    assert [(c["kind"], c["alias"], c["profile_id"], c["other_profile_id"]) for c in conflicts
+            ] == [("device_handover", LAPTOP, second["profile_id"], first["profile_id"])]
+
+    why = api.get(f"/v1/clusters/{first['cluster_id']}/explain",
+                  **{"from": first["profile_id"], "to": second["profile_id"]})
+    assert (why["joined"], why["path"], why["to_cluster_id"]) == (
+        False, [], second["cluster_id"])
+    assert [(k["alias"], k["event_id"]) for k in why["kept_apart"]] == [
+        (LAPTOP, second["event_id"])]
+
+    # The first customer logs in again: the laptop is handed back, still nobody is joined.
+    again = api.webhook({"event_name": "Logged In", "aliases": ["urn:customer_id:1", LAPTOP]})
+    assert again["profile_id"] == first["profile_id"]
+    assert api.webhook({"event_name": "Viewed", "aliases": [LAPTOP]})["profile_id"] == \
+        first["profile_id"]
+    assert api.cluster_of("urn:customer_id:2")["cluster_id"] == second["cluster_id"]
+
+
+def test_one_person_with_two_emails_on_one_browser_is_joined_when_the_backend_says_so(api):
+    work = api.collect({"method": "track", "eventName": "Subscribed",
+                        "aliases": ["urn:email:jo@work.com"]}, cookie="jo-phone")
+    home = api.collect({"method": "track", "eventName": "Subscribed",
+                        "aliases": ["urn:email:jo@home.com"]}, cookie="jo-phone")
+    assert work["cluster_id"] != home["cluster_id"]
+    order = api.webhook({"event_name": "Order Completed", "event_id": "JO-1",
+                         "aliases": ["urn:email:jo@work.com", "urn:email:jo@home.com"]})
+    assert order["ignored_aliases"] == []
+    cluster = api.cluster_of("urn:cookie:jo-phone")
+    assert {"urn:email:jo@work.com", "urn:email:jo@home.com"} <= set(cluster["aliases"])
+    assert api.cluster_of("urn:email:jo@work.com")["cluster_id"] == cluster["cluster_id"]
+
+
+def test_a_hostile_page_forging_someones_cookie_joins_nothing_of_theirs(api):
+    """The web token is public and a cookie id is no secret: a page posting a victim's
+    cookie with its own email may move that cookie's later anonymous views to a new
+    profile, but it joins neither person to the other and reads nothing."""
+    urn = "urn:customer_id:victim-7"
+    victim = api.collect({"method": "track", "eventName": "Logged In", "aliases": [urn],
+                          "signatures": {urn: api.sign(urn)}}, cookie="victim-browser")
+    api.webhook({"event_name": "Signed Up", "aliases": ["urn:email:mallory@evil.com"]})
+    forged = api.collect({"method": "track", "eventName": "Subscribed",
+                          "aliases": ["urn:email:mallory@evil.com"]}, cookie="victim-browser")
+    assert forged["cluster_id"] != victim["cluster_id"], forged
+    mine = api.cluster_of("urn:email:mallory@evil.com")
+    theirs = api.cluster_of(urn)
+    assert urn not in mine["aliases"] and "urn:email:mallory@evil.com" not in theirs["aliases"]
+    assert theirs["cluster_id"] == victim["cluster_id"]
+    assert {p["profile_id"] for p in theirs["profiles"]} == {victim["profile_id"]}
+    # The forged write is a claim: the verified view of the cookie is the forged profile
+    # alone (nothing of either person), and the victim's holds none of the attacker's.
+    verified = api.get("/v1/clusters/lookup", alias="urn:cookie:victim-browser",
+                       trust="verified")
+    assert [p["profile_id"] for p in verified["profiles"]] == [forged["profile_id"]]
+    assert urn not in verified["aliases"]
+    victims = api.get("/v1/clusters/lookup", alias=urn, trust="verified")
+    assert {p["profile_id"] for p in victims["profiles"]} == {victim["profile_id"]}
+    # Logging in again (a signed id only the shop's backend can give) hands it back.
+    back = api.collect({"method": "track", "eventName": "Logged In", "aliases": [urn],
+                        "signatures": {urn: api.sign(urn)}}, cookie="victim-browser")
+    assert back["cluster_id"] == victim["cluster_id"]
+    assert api.cluster_of("urn:cookie:victim-browser")["cluster_id"] == victim["cluster_id"]
