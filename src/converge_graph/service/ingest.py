@@ -251,9 +251,8 @@ class Ingest:
             if w.event_id is not None:
                 first.setdefault(w.event_id, w)
         alias_rows, event_rows = self.graph.read_batch(tx, [asdict(a) for a in aliases], [
-            {"event_id": eid, "fields": {
-                "event_name": w.event_name, "method": w.method, "timestamp": w.ts,
-                "received_at": now, "source_id": w.source_id,
+            {"event_id": eid, "timestamp": w.ts, "received_at": now, "fields": {
+                "event_name": w.event_name, "method": w.method, "source_id": w.source_id,
                 "properties_json": props_mod.dumps(w.properties),
                 "trust": str(w.evidence_trust)},
              "props": props_mod.event_node_properties(w.properties, w.event_promoted)}

@@ -38,7 +38,7 @@ from converge_graph.errors import DatabaseUnavailable, InvalidInput
 from converge_graph.settings import Settings
 from converge_graph.store.queries import Q, Queries
 from converge_graph.store.schema import schema_names, schema_statements
-from converge_graph.store.values import native, plain
+from converge_graph.store.values import native, plain, when, wire
 
 T = TypeVar("T")
 Tx = ManagedTransaction  # what use cases pass back into the write-path methods
@@ -148,10 +148,17 @@ class Graph:
     ) -> tuple[dict[str, dict], dict[str, dict]]:
         """Lock the aliases, store new events: per urn ``holders``, ``quarantined``,
         ``link_blocked``; per event id ``created``, ``link_blocked``, ``performer``."""
-        record = tx.run(self.q[Q.read_batch], d={"aliases": aliases, "events": events},
-                        now=now).single(strict=True)
-        return ({a["urn"]: native(a) for a in record["aliases"]},
-                {e["event_id"]: native(e) for e in record["events"]})
+        record = tx.run(self.q[Q.read_batch], d={"aliases": aliases, "events": wire(events)},
+                        now=now.isoformat()).single(strict=True)
+        for alias in record["aliases"]:
+            for holder in alias["holders"]:
+                holder["created_at"] = when(holder["created_at"])
+                holder["last_seen"] = when(holder["last_seen"])
+        for event in record["events"]:
+            if event["performer"] is not None:
+                event["performer"]["created_at"] = when(event["performer"]["created_at"])
+        return ({a["urn"]: a for a in record["aliases"]},
+                {e["event_id"]: e for e in record["events"]})
 
     def lock_clusters(
         self, tx: ManagedTransaction, cluster_ids: list[str], profile_ids: list[str],
@@ -160,12 +167,13 @@ class Graph:
         """Lock clusters; return ``clusters``, ``members``, and under the same locks the
         limited aliases each cluster holds (``urns``), whether vouched evidence
         ``established`` it, and profile property ``states``."""
-        record = tx.run(self.q[Q.lock_clusters], now=now, d={
+        record = tx.run(self.q[Q.lock_clusters], now=now.isoformat(), d={
             "cluster_ids": cluster_ids, "profile_ids": profile_ids,
             "unlimited": unlimited or [], "state_ids": state_ids or [],
         }).single(strict=True)
         return {
-            "clusters": native(record["clusters"]), "members": record["members"],
+            "clusters": [{**c, "created_at": when(c["created_at"])} for c in record["clusters"]],
+            "members": record["members"],
             "urns": {r["cluster_id"]: set(r["urns"]) for r in record["urns"]},
             "established": {r["cluster_id"]: r["established"] for r in record["urns"]},
             "states": {r["profile_id"]: r for r in record["states"]},
@@ -173,7 +181,7 @@ class Graph:
 
     def write_batch(self, tx: ManagedTransaction, now: datetime, **rows: list) -> None:
         """Everything one batch changes, in one statement (see write_batch.cypher)."""
-        tx.run(self.q[Q.write_batch], now=now, d=rows).consume()
+        tx.run(self.q[Q.write_batch], now=now.isoformat(), d=wire(rows)).consume()
 
     def list_conflicts(self, limit: int) -> list[dict]:
         return self._rows(self.q[Q.list_conflicts], limit=limit)
@@ -257,8 +265,8 @@ class Graph:
                           changes: list[dict]) -> None:
         """The outbox rows of one write, in the write's own transaction."""
         if events or changes:
-            tx.run(self.q[Q.record_deliveries], now=now, events=events,
-                   changes=changes).consume()
+            tx.run(self.q[Q.record_deliveries], now=now.isoformat(),
+                   d={"events": events, "changes": changes}).consume()
 
     def claim_deliveries(self, now: datetime, limit: int, lease: str,
                          lease_until: datetime) -> tuple[int, list[dict]]:
