@@ -27,7 +27,7 @@ from converge_graph.core.batch import (
 )
 from converge_graph.core.ids import new_id
 from converge_graph.core.resolver import RefusalKind
-from converge_graph.core.trust import Trust, signature_ok
+from converge_graph.core.trust import Trust, accepted_secrets, signature_ok
 from converge_graph.errors import ConvergeError, InvalidInput
 from converge_graph.models import CollectEvent, WebhookEvent, describe
 from converge_graph.service import outbox
@@ -179,13 +179,13 @@ class Ingest:
         customer_id) counts only signed — or, where the source opted in, as a claim."""
         if self.policy.limit(alias.type) != 1:
             return Trust.CLAIM
-        secret = write.source.get("signing_secret")
+        secrets = accepted_secrets(write.source, utcnow())
         for urn, signature in write.signatures.items():
             try:
                 same = parse_alias(urn, self.policy, self.settings.default_region) == alias
             except (ValueError, ConvergeError):
                 continue
-            if same and signature_ok(secret, urn, signature):
+            if same and any(signature_ok(s, urn, signature) for s in secrets):
                 return Trust.SIGNED
         if alias.type in (write.source.get("accept_unsigned") or []):
             return Trust.CLAIM

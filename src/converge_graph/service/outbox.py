@@ -41,11 +41,12 @@ def merged(surviving: str, absorbed: list[str], links: list[dict[str, Any]]
 
 def record_ingest(graph: Graph, tx: Tx, prepared: list[Prepared], results: list[dict],
                   overlay: Overlay, delta: Delta, now: datetime) -> None:
-    """The outbox rows of one ingest batch: each event stored for the first time, and each
-    merge of existing clusters (the survivor, the absorbed ids, the SAME_AS evidence)."""
+    """The outbox rows of one ingest batch: each event stored for the first time (unless
+    its write says not to forward it: an imported one), and each merge of existing
+    clusters (the survivor, the absorbed ids, the SAME_AS evidence)."""
     events = []
     for w, r in zip(prepared, results, strict=True):
-        if r["event_id"] is not None and not r["deduplicated"]:
+        if w.forward and r["event_id"] is not None and not r["deduplicated"]:
             events.append({"event_id": r["event_id"], "event_name": w.event_name,
                            "method": w.method})
     absorbed: dict[str, list[str]] = {}

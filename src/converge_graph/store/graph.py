@@ -236,6 +236,12 @@ class Graph:
                                 origins=origins)
         return rows[0] if rows else None
 
+    def rotate_signing_secret(self, source_id: str, secret: str,
+                              previous_until: datetime | None, now: datetime) -> dict | None:
+        rows = self._write_rows(self.q[Q.rotate_signing_secret], source_id=source_id,
+                                secret=secret, previous_until=previous_until, now=now)
+        return rows[0] if rows else None
+
     def list_datasources(self) -> list[dict]:
         return self._rows(self.q[Q.list_datasources])
 

@@ -46,6 +46,7 @@ class Q(StrEnum):
     read_event = "read_event"
     read_profile = "read_profile"
     readiness = "readiness"
+    rotate_signing_secret = "rotate_signing_secret"
     set_datasource_origins = "set_datasource_origins"
     show_indexes = "show_indexes"
     split_cluster = "split_cluster"
