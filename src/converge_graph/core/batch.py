@@ -115,6 +115,7 @@ class Delta:
     events: list[dict[str, Any]] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: int = 0  # outbox rows recorded with it (set once written)
 
 
 class Overlay:

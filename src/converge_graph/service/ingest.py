@@ -228,7 +228,8 @@ class Ingest:
             results = [overlay.apply(i, w) for i, w in enumerate(prepared)]
             delta = overlay.delta()
             self._write(tx, delta, now)
-            outbox.record_ingest(self.graph, tx, prepared, results, overlay, delta, now)
+            delta.deliveries = outbox.record_ingest(self.graph, tx, prepared, results, overlay,
+                                                    delta, now)
             written[:] = [delta]  # a retried transaction replaces the attempt before it
             return results
 

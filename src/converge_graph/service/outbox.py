@@ -40,10 +40,11 @@ def merged(surviving: str, absorbed: list[str], links: list[dict[str, Any]]
 
 
 def record_ingest(graph: Graph, tx: Tx, prepared: list[Prepared], results: list[dict],
-                  overlay: Overlay, delta: Delta, now: datetime) -> None:
+                  overlay: Overlay, delta: Delta, now: datetime) -> int:
     """The outbox rows of one ingest batch: each event stored for the first time (unless
     its write says not to forward it: an imported one), and each merge of existing
-    clusters (the survivor, the absorbed ids, the SAME_AS evidence)."""
+    clusters (the survivor, the absorbed ids, the SAME_AS evidence). Returns how many
+    deliveries that recorded (none without a matching destination)."""
     events = []
     for w, r in zip(prepared, results, strict=True):
         if w.forward and r["event_id"] is not None and not r["deduplicated"]:
@@ -57,4 +58,4 @@ def record_ingest(graph: Graph, tx: Tx, prepared: list[Prepared], results: list[
         evidence = [link for link in delta.links
                     if overlay.find(overlay.nb.profile_cluster[link["from"]]) == surviving]
         changes.append(merged(surviving, sorted(losers), evidence))
-    graph.record_deliveries(tx, now, events, changes)
+    return graph.record_deliveries(tx, now, events, changes)

@@ -268,11 +268,13 @@ class Graph:
         return rows[0] if rows else None
 
     def record_deliveries(self, tx: ManagedTransaction, now: datetime, events: list[dict],
-                          changes: list[dict]) -> None:
-        """The outbox rows of one write, in the write's own transaction."""
-        if events or changes:
-            tx.run(self.q[Q.record_deliveries], now=now.isoformat(),
-                   d={"events": events, "changes": changes}).consume()
+                          changes: list[dict]) -> int:
+        """The outbox rows of one write, in the write's own transaction; how many."""
+        if not events and not changes:
+            return 0
+        record = tx.run(self.q[Q.record_deliveries], now=now.isoformat(),
+                        d={"events": events, "changes": changes}).single(strict=True)
+        return record["events"] + record["changes"]
 
     def claim_deliveries(self, now: datetime, limit: int, lease: str,
                          lease_until: datetime) -> tuple[int, list[dict]]:
