@@ -57,9 +57,16 @@ class Sources:
     # -- authentication ---------------------------------------------------------------
     def token_cached(self, token: str | None) -> bool:
         """Whether :meth:`source_for_token` would answer from memory (no Neo4j round trip)."""
-        if not token:
+        return self._is_cached("source", token)
+
+    def key_cached(self, key: str | None) -> bool:
+        """Whether :meth:`check_key` would answer from memory (no Neo4j round trip)."""
+        return self._is_cached("key", key)
+
+    def _is_cached(self, kind: str, secret: str | None) -> bool:
+        if not secret:
             return True
-        hit = self._auth_cache.get(f"source:{secret_hash(token)}")
+        hit = self._auth_cache.get(f"{kind}:{secret_hash(secret)}")
         return bool(hit and hit[0] > time.monotonic())
 
     def _cached(
