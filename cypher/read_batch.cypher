@@ -16,7 +16,8 @@
 // returns: aliases (list of {urn, quarantined, link_blocked, holders: [{profile_id,
 //          cluster_id, created_at, trust, last_seen}]}), events (list of {event_id, created,
 //          link_blocked, trust, shared_links, source_id, performer: {profile_id, cluster_id,
-//          created_at} or null}); times as ISO-8601 strings; a trust missing from older data reads as 'trusted'
+//          created_at} or null}); times as ISO-8601 strings; forwarding (whether any
+//          destination is enabled: the outbox statement is skipped when none is); a trust missing from older data reads as 'trusted'
 //          (docs/security.md#the-trust-model)
 CALL () {
   UNWIND $d.aliases AS row
@@ -50,4 +51,4 @@ CALL () {
                           created_at: toString(q.created_at)} END
   }) AS events
 }
-RETURN aliases, events
+RETURN aliases, events, EXISTS { MATCH (d:Destination) WHERE d.enabled } AS forwarding

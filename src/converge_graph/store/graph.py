@@ -153,9 +153,10 @@ class Graph:
     # -- write path (inside one transaction) ------------------------------------------
     def read_batch(
         self, tx: ManagedTransaction, aliases: list[dict], events: list[dict], now: datetime
-    ) -> tuple[dict[str, dict], dict[str, dict]]:
+    ) -> tuple[dict[str, dict], dict[str, dict], bool]:
         """Lock the aliases, store new events: per urn ``holders``, ``quarantined``,
-        ``link_blocked``; per event id ``created``, ``link_blocked``, ``performer``."""
+        ``link_blocked``; per event id ``created``, ``link_blocked``, ``performer``; and
+        whether any destination is enabled."""
         record = tx.run(self.q[Q.read_batch], d={"aliases": aliases, "events": wire(events)},
                         now=now.isoformat()).single(strict=True)
         for alias in record["aliases"]:
@@ -166,7 +167,7 @@ class Graph:
             if event["performer"] is not None:
                 event["performer"]["created_at"] = when(event["performer"]["created_at"])
         return ({a["urn"]: a for a in record["aliases"]},
-                {e["event_id"]: e for e in record["events"]})
+                {e["event_id"]: e for e in record["events"]}, record["forwarding"])
 
     def lock_clusters(
         self, tx: ManagedTransaction, cluster_ids: list[str], profile_ids: list[str],
