@@ -292,7 +292,21 @@ def phase_ordered(ctx: dict, items: list[Item]) -> dict[str, Any]:
     results, seconds, waits = ingest_single(ctx["api"], ctx["creds"], items, 1)
     return {"events": len(items), "concurrency": 1, "seconds": round(seconds, 2),
             "events_per_s": round(len(items) / seconds, 1), "request_latency": latency(waits),
-            "errors": errors_of(results)}
+            "errors": errors_of(results), "commit_floor": commit_floor(ctx["driver"])}
+
+
+def commit_floor(driver, n: int = 300) -> dict[str, float]:
+    """The least one acknowledged write costs here: a transaction creating one node, over
+    Bolt, committed (the transaction log forced to disk) — no API, no identity logic."""
+    waits = []
+    with driver.session() as session:
+        for i in range(n + 50):
+            t0 = time.perf_counter()
+            session.execute_write(lambda tx: tx.run("CREATE (:BenchCommitProbe)").consume())
+            if i >= 50:
+                waits.append(time.perf_counter() - t0)
+        session.run("MATCH (n:BenchCommitProbe) DELETE n").consume()
+    return latency(waits)
 
 
 def phase_import(ctx: dict, items: list[Item]) -> dict[str, Any]:
