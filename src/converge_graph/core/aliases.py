@@ -8,6 +8,7 @@ Pure: no driver, no web framework.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -74,8 +75,12 @@ def split_urn(raw: object, field_name: str = "alias") -> tuple[str, str]:
     return alias_type, value
 
 
+@functools.lru_cache(maxsize=16384)
 def normalise_value(alias_type: str, value: str, default_region: str) -> str:
-    """The canonical form of a value, or ValueError saying why it is not a valid one."""
+    """The canonical form of a value, or ValueError saying why it is not a valid one.
+    Cached (a pure function; refusals are not cached): checking an email is the costliest
+    step of screening a write (IDNA and Unicode rules), and the same customers' addresses
+    arrive again and again (benchmarks/README.md)."""
     if alias_type == "email":
         try:
             checked = validate_email(value, check_deliverability=False)
