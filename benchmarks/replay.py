@@ -10,7 +10,12 @@ from ``quality.py``, beside the truth-aware ideal and naive stitching of the sam
 
     python benchmarks/replay.py --seeds 7,11,23,42
     python benchmarks/replay.py --seeds 7 --policy benchmarks/policies/one-email.toml
-    python benchmarks/replay.py --seeds 7 --misses 20    # the false merges, by pattern
+    python benchmarks/replay.py --seeds 7 --misses 20    # the false merges, biggest first
+    NEO4J_URI=… python benchmarks/replay.py --seeds 7 --neo4j --yes  # and the real batch path
+
+``--neo4j`` also commits the stream through ``Service.ingest_prepared`` (500 writes a
+transaction, what the batch endpoint does) into the Neo4j of ``NEO4J_*`` — after DELETING
+every node and relationship there — and checks that both give the same partition.
 """
 
 from __future__ import annotations
@@ -94,7 +99,38 @@ def false_merges(items: list[Item], labels: list[str]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda m: -m["false_pairs"])
 
 
-def run(seed: int, events: int, policy: Policy, misses: int) -> dict[str, Any]:
+def committed(prepared: list[Prepared], policy: Policy, batch: int = 500) -> list[str]:
+    """The same writes committed to Neo4j by the batch path, on an emptied database: per
+    write, the cluster its profile is in at the end."""
+    from harness import wipe
+
+    from converge_graph.service import Service
+
+    service = Service.open(Settings(), policy)
+    try:
+        wipe(service.graph.driver, service.graph.database)
+        profiles = []
+        for start in range(0, len(prepared), batch):
+            profiles += [r["profile_id"]
+                         for r in service.ingest_prepared(prepared[start:start + batch])]
+        rows, _, _ = service.graph.driver.execute_query(
+            "MATCH (p:Profile) RETURN p.profile_id AS p, p.cluster_id AS c",
+            database_=service.graph.database)
+    finally:
+        service.close()
+    cluster = {r["p"]: r["c"] for r in rows}
+    return [cluster[p] for p in profiles]
+
+
+def partition(labels: list[str]) -> set[frozenset[int]]:
+    groups: dict[str, set[int]] = {}
+    for index, label in enumerate(labels):
+        groups.setdefault(label, set()).add(index)
+    return {frozenset(g) for g in groups.values()}
+
+
+def run(seed: int, events: int, policy: Policy, misses: int, neo4j: bool = False
+        ) -> dict[str, Any]:
     items = generate_events(events, seed)
     prepared = prepare(items, policy)
     started = time.process_time()
@@ -105,6 +141,8 @@ def run(seed: int, events: int, policy: Policy, misses: int) -> dict[str, Any]:
            "naive": scores(items, naive_components(items))}
     if misses:
         out["false_merges"] = false_merges(items, labels)[:misses]
+    if neo4j:
+        out["neo4j_same_partition"] = partition(committed(prepared, policy)) == partition(labels)
     return out
 
 
@@ -115,10 +153,17 @@ def main() -> None:
     parser.add_argument("--policy", type=Path, help="a policy file (TOML or JSON)")
     parser.add_argument("--misses", type=int, default=0, help="list this many false merges")
     parser.add_argument("--json", action="store_true", help="one JSON object per seed")
+    parser.add_argument("--neo4j", action="store_true",
+                        help="also commit each stream to the NEO4J_* database (wipes it) and "
+                        "check the partition is the same")
+    parser.add_argument("--yes", action="store_true", help="confirm --neo4j may wipe")
     args = parser.parse_args()
+    if args.neo4j and not args.yes:
+        parser.error("--neo4j DELETES every node and relationship of the NEO4J_* database; "
+                     "confirm with --yes")
     policy = Policy.load(args.policy)
     for seed in (int(s) for s in args.seeds.split(",")):
-        result = run(seed, args.events, policy, args.misses)
+        result = run(seed, args.events, policy, args.misses, args.neo4j)
         if args.json:
             print(json.dumps(result))
             continue
@@ -128,6 +173,8 @@ def main() -> None:
               f"ideal P {ideal['precision']:.3f} R {ideal['recall']:.3f} | "
               f"naive P {naive['precision']:.3f} R {naive['recall']:.3f} | "
               f"R/ideal {ours['recall'] / ideal['recall']:.3f}")
+        if "neo4j_same_partition" in result:
+            print(f"    Neo4j batch path, same partition: {result['neo4j_same_partition']}")
         for miss in result.get("false_merges", []):
             print(f"    {miss['false_pairs']:>6} false pairs: persons {miss['persons']}")
 
