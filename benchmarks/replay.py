@@ -68,14 +68,16 @@ def prepare(items: list[Item], policy: Policy) -> list[Prepared]:
     return out
 
 
-def resolve(prepared: list[Prepared], policy: Policy) -> tuple[list[str], Overlay]:
-    """Per write, the cluster its profile is in at the end, as one ever-growing batch."""
+def resolve(prepared: list[Prepared], policy: Policy, with_results: bool = False) -> Any:
+    """Per write, the cluster its profile is in at the end, as one ever-growing batch; and
+    the overlay (and each write's result, ``with_results``)."""
     nb = Neighbourhood({a.urn: AliasState([], False, False) for w in prepared for a in w.aliases},
                        {w.event_id: EventState(False, None, False)
                         for w in prepared if w.event_id}, {}, {}, {}, {}, {})
     overlay = Overlay(nb, policy, datetime(2025, 1, 1, tzinfo=UTC))
-    profiles = [overlay.apply(i, w)["profile_id"] for i, w in enumerate(prepared)]
-    return [overlay.find(nb.profile_cluster[p]) for p in profiles], overlay
+    results = [overlay.apply(i, w) for i, w in enumerate(prepared)]
+    labels = [overlay.find(nb.profile_cluster[r["profile_id"]]) for r in results]
+    return (labels, overlay, results) if with_results else (labels, overlay)
 
 
 def scores(items: list[Item], labels: list[Any]) -> dict[str, Any]:
