@@ -80,6 +80,13 @@ class Api:
         rss = psutil.Process(self.proc.pid).memory_info().rss
         return {"rss": rss, "peak_rss": rss}
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the API process has used so far."""
+        import psutil
+
+        times = psutil.Process(self.proc.pid).cpu_times()
+        return times.user + times.system
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()

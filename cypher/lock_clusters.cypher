@@ -6,20 +6,21 @@
 // vouched evidence established it (an alias attached by a trusted or signed write; a
 // missing trust predates the model and counts as trusted), and the stored properties
 // of the given profiles.
-// params: $now (datetime), $d: a map of the lists (one parameter, so that Neo4j plans this
+// params: $now (ISO-8601 string), $d: a map of the lists (one parameter, so that Neo4j plans this
 //         once: a list parameter's emptiness and length are part of its plan cache key):
 //         d.cluster_ids (sorted list), d.profile_ids (list), d.unlimited (alias types to
 //         leave out), d.state_ids (profile ids whose properties to read; empty when the
 //         writes set none)
-// returns: clusters (list of {cluster_id, size, created_at, merged_into}),
+// returns: clusters (list of {cluster_id, size, created_at (ISO-8601), merged_into}),
 //          members (list of {profile_id, cluster_id}),
 //          urns (list of {cluster_id, urns, established}),
 //          states (list of {profile_id, properties_json, property_ts_json})
 CALL () {
   UNWIND $d.cluster_ids AS cid
   MATCH (c:Cluster {cluster_id: cid})
-  SET c.touched_at = $now
-  RETURN collect(c {.cluster_id, .size, .created_at, .merged_into}) AS clusters
+  SET c.touched_at = datetime($now)
+  RETURN collect(c {.cluster_id, .size, created_at: toString(c.created_at), .merged_into})
+    AS clusters
 }
 CALL () {
   UNWIND $d.profile_ids AS pid

@@ -17,5 +17,7 @@ CREATE CONSTRAINT destination_id IF NOT EXISTS FOR (d:Destination) REQUIRE d.des
 CREATE CONSTRAINT destination_name IF NOT EXISTS FOR (d:Destination) REQUIRE d.name IS UNIQUE;
 CREATE CONSTRAINT delivery_id IF NOT EXISTS FOR (x:Delivery) REQUIRE x.delivery_id IS UNIQUE;
 CREATE INDEX delivery_due IF NOT EXISTS FOR (x:Delivery) ON (x.status, x.next_attempt_at);
+// delivery_counts.cypher (every /metrics scrape) counts by status without reading items.
+CREATE INDEX delivery_status IF NOT EXISTS FOR (x:Delivery) ON (x.status);
 CREATE INDEX delivery_destination IF NOT EXISTS FOR (x:Delivery) ON (x.destination_id);
 CREATE INDEX delivery_created_at IF NOT EXISTS FOR (x:Delivery) ON (x.created_at);

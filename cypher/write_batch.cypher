@@ -2,7 +2,9 @@
 // in-memory replay (batch.py) decided, written with one UNWIND per kind of change.
 // Property keys from users travel as map keys in node_props (never as query text), so a
 // key such as "a`}) DETACH DELETE n //" is stored verbatim.
-// params: $now (datetime), $d: one map holding every list below (d.profiles, …), so that
+// Times travel as ISO-8601 strings and are stored with datetime() (the driver's own
+// packing of temporals cost more than half the write path's CPU: benchmarks/README.md).
+// params: $now (ISO-8601 string), $d: one map holding every list below (d.profiles, …), so that
 //   Neo4j plans this statement once: a list parameter's emptiness and length are part of
 //   its plan cache key, and each new combination would be planned again (seconds)
 //   profiles    [{profile_id, cluster_id, created_at}]          new profiles, final cluster
@@ -23,14 +25,15 @@
 CALL () {
   UNWIND $d.profiles AS row
   CREATE (:Profile {profile_id: row.profile_id, cluster_id: row.cluster_id,
-                    created_at: row.created_at, updated_at: row.created_at})
+                    created_at: datetime(row.created_at),
+                    updated_at: datetime(row.created_at)})
 }
 CALL () {
   UNWIND $d.clusters AS row
   MERGE (c:Cluster {cluster_id: row.cluster_id})
-    ON CREATE SET c.created_at = row.created_at
-  SET c.size = row.size, c.merged_into = row.merged_into, c.merged_at = row.merged_at,
-      c.touched_at = $now
+    ON CREATE SET c.created_at = datetime(row.created_at)
+  SET c.size = row.size, c.merged_into = row.merged_into,
+      c.merged_at = datetime(row.merged_at), c.touched_at = datetime($now)
 }
 CALL () {
   UNWIND $d.relabels AS row
@@ -41,22 +44,23 @@ CALL () {
   UNWIND $d.links AS link
   MATCH (p:Profile {profile_id: link.from}), (q:Profile {profile_id: link.to})
   CREATE (p)-[:SAME_AS {via: link.via, reason: link.reason, event_id: link.event_id,
-                        created_at: link.created_at, trust: link.trust}]->(q)
+                        created_at: datetime(link.created_at), trust: link.trust}]->(q)
 }
 CALL () {
   UNWIND $d.attachments AS row
   MATCH (p:Profile {profile_id: row.profile_id}), (a:Alias {urn: row.urn})
+  WITH p, a, row, datetime(row.first) AS first, datetime(row.last) AS last
   MERGE (p)-[r:HAS_ALIAS]->(a)
-    ON CREATE SET r.first_seen = row.first, r.last_seen = row.last
+    ON CREATE SET r.first_seen = first, r.last_seen = last
   SET r.trust = row.trust,
-      r.first_seen = CASE WHEN row.first < r.first_seen THEN row.first ELSE r.first_seen END,
-      r.last_seen = CASE WHEN row.last > r.last_seen THEN row.last ELSE r.last_seen END
+      r.first_seen = CASE WHEN first < r.first_seen THEN first ELSE r.first_seen END,
+      r.last_seen = CASE WHEN last > r.last_seen THEN last ELSE r.last_seen END
 }
 CALL () {
   UNWIND $d.properties AS row
   MATCH (p:Profile {profile_id: row.profile_id})
   SET p += row.node_props, p.properties_json = row.properties_json,
-      p.property_ts_json = row.property_ts_json, p.updated_at = $now
+      p.property_ts_json = row.property_ts_json, p.updated_at = datetime($now)
 }
 CALL () {
   UNWIND $d.events AS row
@@ -69,7 +73,8 @@ CALL () {
   DELETE f
   WITH DISTINCT e, row, e {.duplicates, .duplicate_sources, .link_blocked} AS kept
   SET e = row.replace
-  SET e += kept
+  SET e += kept, e.timestamp = datetime(row.replace.timestamp),
+      e.received_at = datetime(row.replace.received_at)
 }
 CALL () {
   UNWIND $d.events AS row
@@ -88,13 +93,13 @@ CALL () {
 CALL () {
   UNWIND $d.quarantined AS urn
   MATCH (a:Alias {urn: urn})
-  SET a.quarantined = true, a.quarantined_at = $now
+  SET a.quarantined = true, a.quarantined_at = datetime($now)
 }
 CALL () {
   UNWIND $d.conflicts AS c
   CREATE (:Conflict {conflict_id: c.conflict_id, kind: c.kind, alias: c.alias,
                      reason: c.reason, event_id: c.event_id, source_id: c.source_id,
                      profile_id: c.profile_id, other_profile_id: c.other_profile_id,
-                     created_at: c.created_at})
+                     created_at: datetime(c.created_at)})
 }
 RETURN true AS written

@@ -13,7 +13,9 @@ from converge_graph.service import Service
 bearer = HTTPBearer(auto_error=False, description="A read or admin key")
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
+    """Async, as are the key checks below: a plain ``def`` dependency runs in the
+    threadpool, a thread hop per dependency per request (profiled: benchmarks/README.md)."""
     return request.app.state.service
 
 
@@ -32,16 +34,24 @@ def _key(creds: HTTPAuthorizationCredentials | None) -> str | None:
     return creds.credentials if creds else None
 
 
-def require_read(
-    service: ServiceDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> None:
-    service.check_key(_key(creds), "read")
+async def _check(service: Service, key: str | None, scope: str) -> None:
+    """In the event loop when the auth cache answers, in the threadpool when Neo4j must."""
+    if service.key_cached(key):
+        service.check_key(key, scope)
+    else:
+        await run_in_threadpool(service.check_key, key, scope)
 
 
-def require_admin(
+async def require_read(
     service: ServiceDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:
-    service.check_key(_key(creds), "admin")
+    await _check(service, _key(creds), "read")
+
+
+async def require_admin(
+    service: ServiceDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> None:
+    await _check(service, _key(creds), "admin")
 
 
 ReadKey = Depends(require_read)

@@ -14,6 +14,7 @@ from rich.tree import Tree
 
 from converge_graph.cli import destinations as cli_destinations
 from converge_graph.cli import merges as cli_merges
+from converge_graph.cli import secrets as cli_secrets
 from converge_graph.cli.common import console, opened
 from converge_graph.cli.demo import demo_app
 from converge_graph.cli.importer import import_command
@@ -28,6 +29,7 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(sources_app, name="sources")
 app.add_typer(keys_app, name="keys")
 cli_merges.register(app)
+cli_secrets.register(sources_app)
 cli_destinations.register(app)
 app.command("import")(import_command)
 app.add_typer(query_app, name="query")

@@ -11,6 +11,10 @@ Re-running a file is safe, and this is how an interrupted import resumes: every
 event carries an ``event_id`` (its own, or for a line without one a deterministic
 ``imp_<path hash>_<line>``), so a replayed event is deduplicated and adds nothing.
 ``--from-line`` skips what the summary reported as committed, to save the replay.
+
+Imported events are not sent to destinations unless ``--forward`` says so: history would
+reach an ad platform as new conversions (docs/destinations.md#imports-and-destinations).
+The identity changes an import makes are recorded as any write's are.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ class Summary:
     ignored_aliases: int = 0
     rejected: int = 0
     merges: int = 0  # SAME_AS links added while the import ran
+    forwarded: bool = False  # events recorded for delivery to destinations (--forward)
     committed_through_line: int = 0
     seconds: float = 0.0
     rejects_file: str | None = None
@@ -125,9 +130,11 @@ def default_rejects(path: Path) -> Path:
 class LineChecker:
     """One line to a :class:`Write`, or a :class:`Reject` saying why not (as the batch route)."""
 
-    def __init__(self, service: Service, source: dict[str, Any], path: Path) -> None:
+    def __init__(self, service: Service, source: dict[str, Any], path: Path,
+                 forward: bool = False) -> None:
         self.service = service
         self.source = source
+        self.forward = forward
         self.digest = path_digest(path)
         self.max_bytes = service.settings.max_event_bytes
 
@@ -146,6 +153,7 @@ class LineChecker:
                                       derived_event_id(self.digest, number))
         if isinstance(admitted, Rejection):
             return Reject(number, admitted.message, admitted.field)
+        admitted.forward = self.forward
         return admitted
 
 
@@ -240,14 +248,15 @@ def find_source(service: Service, name: str) -> dict[str, Any]:
 
 def run_import(
     service: Service, path: Path, source_name: str, batch_size: int, rejects_path: Path,
-    first_line: int = 1, progress_console: Console | None = None,
+    first_line: int = 1, progress_console: Console | None = None, forward: bool = False,
 ) -> Summary:
-    """Import ``path``; the summary says how far it got even when it stops early."""
+    """Import ``path``; the summary says how far it got even when it stops early.
+    ``forward``: record the new events' deliveries to destinations, as live writes do."""
     source = find_source(service, source_name)
-    summary = Summary(file=str(path), source=source["name"])
+    summary = Summary(file=str(path), source=source["name"], forwarded=forward)
     total = max(count_lines(path) - first_line + 1, 0)
     links_before = service.same_as_links()
-    checker = LineChecker(service, source, path)
+    checker = LineChecker(service, source, path, forward)
     pending_rejects: list[Reject] = []
     writer = RejectWriter(rejects_path)
     started = time.perf_counter()
@@ -308,6 +317,7 @@ def print_summary(summary: Summary) -> None:
         ("merges (SAME_AS links added)", summary.merges),
         ("aliases ignored (junk, limits, hubs)", summary.ignored_aliases),
         ("rejected lines", summary.rejected), ("blank lines", summary.blank),
+        ("events sent to destinations", "yes (--forward)" if summary.forwarded else "no"),
         ("seconds", f"{summary.seconds:.1f}"), ("writes/s", f"{rate:,.0f}"),
     ):
         table.add_row(label, str(value))
@@ -334,12 +344,17 @@ def import_command(
         help="Where rejected lines go (default: FILE's name + .rejects.jsonl)")] = None,
     from_line: Annotated[int, typer.Option(
         min=1, help="Skip the lines before this one (a resumed import)")] = 1,
+    forward: Annotated[bool, typer.Option(
+        "--forward/--no-forward",
+        help="Send the new events to destinations as live ones are. Off by default: "
+             "history would reach ad platforms as new conversions. Identity changes are "
+             "recorded either way")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
 ) -> None:
     """Backfill events from a JSON-lines file (.jsonl or .jsonl.gz); safe to re-run."""
     with opened() as service:
         summary = run_import(service, file, source, batch_size,
-                             rejects or default_rejects(file), from_line)
+                             rejects or default_rejects(file), from_line, forward=forward)
     if as_json:
         typer.echo(json.dumps(summary.as_dict()))
     else:

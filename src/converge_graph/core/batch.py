@@ -47,6 +47,9 @@ class Prepared:
     ts: datetime
     ignored: list[dict[str, str]]
     trusted: bool = True  # from a secret-token source (webhook, import), not the browser
+    # Record the event's deliveries to destinations; an import of history turns it off
+    # (docs/destinations.md#imports-and-destinations). Identity changes are recorded anyway.
+    forward: bool = True
     alias_trust: dict[str, Trust] = field(default_factory=dict)  # urn -> signed | claim
 
     @property
@@ -112,6 +115,7 @@ class Delta:
     events: list[dict[str, Any]] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: int = 0  # outbox rows recorded with it (set once written)
 
 
 class Overlay:

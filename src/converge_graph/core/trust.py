@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Trust(StrEnum):
@@ -54,3 +57,14 @@ def signature_ok(secret: str | None, urn: str, signature: str) -> bool:
     if not secret:
         return False
     return hmac.compare_digest(sign(secret, urn), signature.strip().lower())
+
+
+def accepted_secrets(source: Mapping[str, Any], now: datetime) -> list[str]:
+    """The secrets a web source's signatures may be made with at ``now``: its signing
+    secret, and the one a rotation replaced until its grace window ends
+    (docs/security.md#rotating-the-signing-secret)."""
+    secrets = [source["signing_secret"]] if source.get("signing_secret") else []
+    until = source.get("previous_signing_secret_until")
+    if source.get("previous_signing_secret") and until is not None and now < until:
+        secrets.append(source["previous_signing_secret"])
+    return secrets

@@ -27,7 +27,7 @@ from converge_graph.core.batch import (
 )
 from converge_graph.core.ids import new_id
 from converge_graph.core.resolver import RefusalKind
-from converge_graph.core.trust import Trust, signature_ok
+from converge_graph.core.trust import Trust, accepted_secrets, signature_ok
 from converge_graph.errors import ConvergeError, InvalidInput
 from converge_graph.models import CollectEvent, WebhookEvent, describe
 from converge_graph.service import outbox
@@ -179,13 +179,13 @@ class Ingest:
         customer_id) counts only signed — or, where the source opted in, as a claim."""
         if self.policy.limit(alias.type) != 1:
             return Trust.CLAIM
-        secret = write.source.get("signing_secret")
+        secrets = accepted_secrets(write.source, utcnow())
         for urn, signature in write.signatures.items():
             try:
                 same = parse_alias(urn, self.policy, self.settings.default_region) == alias
             except (ValueError, ConvergeError):
                 continue
-            if same and signature_ok(secret, urn, signature):
+            if same and any(signature_ok(s, urn, signature) for s in secrets):
                 return Trust.SIGNED
         if alias.type in (write.source.get("accept_unsigned") or []):
             return Trust.CLAIM
@@ -224,11 +224,14 @@ class Ingest:
 
         def work(tx: Tx) -> list[dict[str, Any]]:
             now = utcnow()
-            overlay = Overlay(self._neighbourhood(tx, prepared, now), self.policy, now)
+            neighbourhood, forwarding = self._neighbourhood(tx, prepared, now)
+            overlay = Overlay(neighbourhood, self.policy, now)
             results = [overlay.apply(i, w) for i, w in enumerate(prepared)]
             delta = overlay.delta()
             self._write(tx, delta, now)
-            outbox.record_ingest(self.graph, tx, prepared, results, overlay, delta, now)
+            if forwarding:  # an enabled destination exists: record the outbox rows
+                delta.deliveries = outbox.record_ingest(self.graph, tx, prepared, results,
+                                                        overlay, delta, now)
             written[:] = [delta]  # a retried transaction replaces the attempt before it
             return results
 
@@ -242,23 +245,26 @@ class Ingest:
 
     def _neighbourhood(
         self, tx: Tx, prepared: list[Prepared], now: datetime
-    ) -> Neighbourhood:
+    ) -> tuple[Neighbourhood, bool]:
         """Lock in a stable order (aliases, events, clusters) and read what the writes see:
-        two round trips, whatever the batch size (three or more only under contention)."""
+        two round trips, whatever the batch size (three or more only under contention).
+        Also whether any destination is enabled (the outbox's round trip is skipped when
+        none is: most installations forward nothing)."""
         aliases = sorted({a for w in prepared for a in w.aliases})
         first: dict[str, Prepared] = {}
         for w in prepared:
             if w.event_id is not None:
                 first.setdefault(w.event_id, w)
-        alias_rows, event_rows = self.graph.read_batch(tx, [asdict(a) for a in aliases], [
-            {"event_id": eid, "fields": {
-                "event_name": w.event_name, "method": w.method, "timestamp": w.ts,
-                "received_at": now, "source_id": w.source_id,
+        events = [
+            {"event_id": eid, "timestamp": w.ts, "received_at": now, "fields": {
+                "event_name": w.event_name, "method": w.method, "source_id": w.source_id,
                 "properties_json": props_mod.dumps(w.properties),
                 "trust": str(w.evidence_trust)},
              "props": props_mod.event_node_properties(w.properties, w.event_promoted)}
             for eid, w in sorted(first.items())
-        ], now)
+        ]
+        alias_rows, event_rows, forwarding = self.graph.read_batch(
+            tx, [asdict(a) for a in aliases], events, now)
         known: dict[str, tuple[str, datetime]] = {}
         for row in alias_rows.values():
             for h in row["holders"]:
@@ -291,7 +297,7 @@ class Ingest:
             profile_state={pid: (props_mod.loads(row["properties_json"]),
                                  props_mod.loads(row["property_ts_json"]))
                            for pid, row in states.items()},
-        )
+        ), forwarding
 
     def _write(self, tx: Tx, d: Delta, now: datetime) -> None:
         """The batch's changes in one statement: one UNWIND per kind of change."""

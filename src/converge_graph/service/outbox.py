@@ -40,12 +40,14 @@ def merged(surviving: str, absorbed: list[str], links: list[dict[str, Any]]
 
 
 def record_ingest(graph: Graph, tx: Tx, prepared: list[Prepared], results: list[dict],
-                  overlay: Overlay, delta: Delta, now: datetime) -> None:
-    """The outbox rows of one ingest batch: each event stored for the first time, and each
-    merge of existing clusters (the survivor, the absorbed ids, the SAME_AS evidence)."""
+                  overlay: Overlay, delta: Delta, now: datetime) -> int:
+    """The outbox rows of one ingest batch: each event stored for the first time (unless
+    its write says not to forward it: an imported one), and each merge of existing
+    clusters (the survivor, the absorbed ids, the SAME_AS evidence). Returns how many
+    deliveries that recorded (none without a matching destination)."""
     events = []
     for w, r in zip(prepared, results, strict=True):
-        if r["event_id"] is not None and not r["deduplicated"]:
+        if w.forward and r["event_id"] is not None and not r["deduplicated"]:
             events.append({"event_id": r["event_id"], "event_name": w.event_name,
                            "method": w.method})
     absorbed: dict[str, list[str]] = {}
@@ -56,4 +58,4 @@ def record_ingest(graph: Graph, tx: Tx, prepared: list[Prepared], results: list[
         evidence = [link for link in delta.links
                     if overlay.find(overlay.nb.profile_cluster[link["from"]]) == surviving]
         changes.append(merged(surviving, sorted(losers), evidence))
-    graph.record_deliveries(tx, now, events, changes)
+    return graph.record_deliveries(tx, now, events, changes)

@@ -72,8 +72,9 @@ class Reads:
 
     def lookup_cluster(self, raw_urn: str, limit: int = CLUSTER_PAGE,
                        after: str | None = None) -> dict[str, Any]:
-        """:meth:`lookup` then :meth:`cluster`, in one read transaction."""
-        return self.graph.together(lambda: self.cluster(self.lookup(raw_urn), limit, after))
+        """The cluster holding an alias, a page of it: one query, one round trip."""
+        urn = self.normalise_urn(raw_urn)
+        return self._cluster(None, limit, after, urn=urn)
 
     def verified_lookup(self, raw_urn: str) -> dict[str, Any]:
         return self.graph.together(lambda: self._verified_lookup(raw_urn))
@@ -121,42 +122,41 @@ class Reads:
 
     def cluster(self, cluster_id: str, limit: int = CLUSTER_PAGE,
                 after: str | None = None) -> dict[str, Any]:
-        return self.graph.together(lambda: self._cluster(cluster_id, limit, after))
+        return self._cluster(cluster_id, limit, after)
 
-    def _cluster(self, cluster_id: str, limit: int, after: str | None) -> dict[str, Any]:
-        """A page of a cluster: at most ``limit`` profiles and ``limit`` links (``next``
-        reads on); the totals and merged properties are the whole cluster's, the merged
-        properties on the first page only (they read every profile: O(cluster size))."""
-        summary = self.graph.cluster_summary(cluster_id)
+    def _cluster(self, cluster_id: str | None, limit: int, after: str | None,
+                 urn: str | None = None) -> dict[str, Any]:
+        """A page of a cluster (named by id, or by an alias it holds): at most ``limit``
+        profiles and ``limit`` links (``next`` reads on); the totals and merged properties
+        are the whole cluster's, the merged properties on the first page only (they read
+        every profile: O(cluster size)). One query (cluster_page.cypher)."""
+        at = _cursor_in(after)
+        page = self.graph.cluster_page(
+            cluster_id=cluster_id, urn=urn,
+            profile_limit=0 if at["p"] == "end" else limit + 1, after=_mark(at["p"]),
+            link_limit=0 if at["l"] == "end" else limit + 1, link_after=_mark(at["l"]),
+            with_properties=after is None)
+        if page["cluster_id"] is None:
+            raise NotFound(f"no profile holds the alias {urn}", field="alias")
+        summary = page["summary"]
         if not summary["profiles"]:
             raise NotFound(f"no cluster {cluster_id}", field="cluster_id")
-        at = _cursor_in(after)
-        profiles, more_p = self._page(
-            at["p"], lambda pos: self.graph.read_cluster(cluster_id, limit + 1, pos), limit)
-        links, more_l = self._page(
-            at["l"], lambda pos: self.graph.cluster_links_page(cluster_id, limit + 1, pos),
-            limit)
+        profiles, more_p = page["profiles"][:limit], len(page["profiles"]) > limit
+        links, more_l = page["links"][:limit], len(page["links"]) > limit
         mark_p = [profiles[-1]["profile"]["created_at"].isoformat(),
                   profiles[-1]["profile"]["profile_id"]] if more_p else "end"
         mark_l = [links[-1]["created_at"].isoformat(), links[-1]["from"],
                   links[-1]["to"]] if more_l else "end"
         return {
-            "cluster_id": cluster_id, "profiles": [_profile_public(r) for r in profiles],
+            "cluster_id": page["cluster_id"],
+            "profiles": [_profile_public(r) for r in profiles],
             "aliases": sorted({a for r in profiles for a in r["aliases"]}), "links": links,
-            "merged_properties": self.merged_properties(cluster_id) if after is None else None,
+            "merged_properties": _merged(page["properties"]) if after is None else None,
             "event_count": summary["events"], "first_seen": summary["first_seen"],
             "last_seen": summary["last_seen"], "profile_count": summary["profiles"],
             "link_count": summary["links"],
             "next": None if (mark_p, mark_l) == ("end", "end") else _cursor_out(mark_p, mark_l),
         }
-
-    @staticmethod
-    def _page(mark: Any, read: Any, limit: int) -> tuple[list[dict[str, Any]], bool]:
-        if mark == "end":
-            return [], False
-        pos = None if mark is None else (datetime.fromisoformat(mark[0]), *mark[1:])
-        rows = read(pos)
-        return rows[:limit], len(rows) > limit
 
     def successors(self, cluster_id: str) -> list[str]:
         """Where an old cluster id lives on: the survivor of merges, or a split's parts
@@ -179,11 +179,7 @@ class Reads:
         return found
 
     def merged_properties(self, cluster_id: str) -> dict[str, Any]:
-        rows = self.graph.cluster_properties(cluster_id)
-        return props_mod.merged_view(
-            [(props_mod.loads(r["properties_json"]), props_mod.loads(r["property_ts_json"]))
-             for r in rows]
-        )
+        return _merged(self.graph.cluster_properties(cluster_id))
 
     def profile(self, profile_id: str) -> dict[str, Any]:
         row = self.graph.read_profile(profile_id)
@@ -225,6 +221,18 @@ class Reads:
             nxt = f"{last['timestamp'].isoformat()}|{last['event_id']}"
         return {"events": [_event_public(r) for r in page], "next": nxt}
 
+
+
+def _mark(mark: Any) -> list[str] | None:
+    """A list's cursor as the query takes it: None to start (or when it is done)."""
+    return None if mark in (None, "end") else mark
+
+
+def _merged(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The merged view of profiles' stored properties (latest event time wins per key)."""
+    return props_mod.merged_view(
+        [(props_mod.loads(r["properties_json"]), props_mod.loads(r["property_ts_json"]))
+         for r in rows])
 
 
 def _profile_public(row: dict[str, Any]) -> dict[str, Any]:

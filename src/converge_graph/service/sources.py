@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from converge_graph.core.ids import new_id, new_secret, same_hash, secret_hash
@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 SCOPES = {"read": 1, "admin": 2}
 AUTH_CACHE_SIZE = 10_000
+# How long a rotated-out signing secret keeps signing, by default and at most
+# (docs/security.md#rotating-the-signing-secret).
+SIGNING_GRACE = timedelta(hours=24)
+MAX_SIGNING_GRACE = timedelta(days=30)
 
 
 class AuthCache(OrderedDict[str, tuple[float, dict | None]]):
@@ -53,9 +57,16 @@ class Sources:
     # -- authentication ---------------------------------------------------------------
     def token_cached(self, token: str | None) -> bool:
         """Whether :meth:`source_for_token` would answer from memory (no Neo4j round trip)."""
-        if not token:
+        return self._is_cached("source", token)
+
+    def key_cached(self, key: str | None) -> bool:
+        """Whether :meth:`check_key` would answer from memory (no Neo4j round trip)."""
+        return self._is_cached("key", key)
+
+    def _is_cached(self, kind: str, secret: str | None) -> bool:
+        if not secret:
             return True
-        hit = self._auth_cache.get(f"source:{secret_hash(token)}")
+        hit = self._auth_cache.get(f"{kind}:{secret_hash(secret)}")
         return bool(hit and hit[0] > time.monotonic())
 
     def _cached(
@@ -124,10 +135,7 @@ class Sources:
                      remove: list[str] | tuple[str, ...] = ()) -> dict:
         """Add and remove allowed origins of the web datasource ``name`` (or source_id);
         returns it with its new list. The API's token cache picks it up within 30 s."""
-        source = self._one_source(name)
-        if source["kind"] != "web":
-            raise InvalidInput(f"{name!r} is a {source['kind']} datasource; origins are "
-                               "for web datasources", field="name")
+        source = self._web_source(name, "origins")
         added = [normalise_origin(o, "--add") for o in add]
         removed = {normalise_origin(o, "--remove") for o in remove}
         origins = _unique([o for o in source["origins"] if o not in removed] + added)
@@ -136,6 +144,44 @@ class Sources:
             raise NotFound(f"datasource {name!r} was deleted meanwhile", field="name")
         self._auth_cache.clear()  # this process at least sees the change at once
         return row
+
+    def signing_secret_status(self, name: str) -> dict:
+        """Whether the web datasource ``name`` (or source_id) has a signing secret, when it
+        was last rotated, and until when the secret it replaced still signs. No secret."""
+        source = self._web_source(name, "signing secrets")
+        until = source["previous_signing_secret_until"]
+        return {"source_id": source["source_id"], "name": source["name"],
+                "has_signing_secret": source["has_signing_secret"],
+                "rotated_at": source["signing_secret_rotated_at"],
+                "previous_signs_until": until if until and until > utcnow() else None}
+
+    def rotate_signing_secret(self, name: str, grace: timedelta = SIGNING_GRACE) -> dict:
+        """A new signing secret for the web datasource ``name``, returned only here. The
+        secret it replaces keeps signing for ``grace`` (none: it stops at once, as after a
+        leak) while the shop's servers switch; a source without a secret gets its first.
+        Running APIs see the change within 30 s (their token cache); this process at once."""
+        if not timedelta(0) <= grace <= MAX_SIGNING_GRACE:
+            raise InvalidInput(f"the grace window must be between 0 and "
+                               f"{MAX_SIGNING_GRACE.days} days", field="grace")
+        before = self.signing_secret_status(name)
+        secret = new_secret("cvg_sign")
+        now = utcnow()
+        row = self.graph.rotate_signing_secret(before["source_id"], secret,
+                                               now + grace if grace else None, now)
+        if row is None:
+            raise NotFound(f"datasource {name!r} was deleted meanwhile", field="name")
+        self._auth_cache.clear()
+        return {"source_id": row["source_id"], "name": row["name"], "signing_secret": secret,
+                "had_signing_secret": before["has_signing_secret"],
+                "previous_signs_until": row["previous_signing_secret_until"],
+                "ended_grace_of_older": before["previous_signs_until"]}
+
+    def _web_source(self, name: str, what: str) -> dict:
+        source = self._one_source(name)
+        if source["kind"] != "web":
+            raise InvalidInput(f"{name!r} is a {source['kind']} datasource; {what} are "
+                               "for web datasources", field="name")
+        return source
 
     def _one_source(self, name: str) -> dict:
         found = self.graph.find_datasource_by_name(name)

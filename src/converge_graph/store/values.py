@@ -2,10 +2,17 @@
 
 Nothing of the driver's leaves ``store/``: reads hand out dicts, lists, datetimes and
 :mod:`converge_graph.core.cypher`'s ``GraphNode``/``GraphRel``/``GraphPath``.
+
+The write path's statements exchange times as ISO-8601 text (:func:`wire`, :func:`when`)
+instead of driver temporals: the driver packs and unpacks temporals in pure Python, which
+profiled at more than half of the write path's CPU in the API (benchmarks/README.md); the
+statements store them with ``datetime(…)`` and return ``toString(…)``, both exact to the
+microsecond.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import neo4j.graph
@@ -25,6 +32,25 @@ def native(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: native(v) for k, v in value.items()}
     return value
+
+
+def wire(value: Any) -> Any:
+    """Datetimes as ISO-8601 text, recursively through dicts and lists."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: wire(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [wire(v) for v in value]
+    return value
+
+
+def when(text: str | None) -> datetime | None:
+    """A time a write-path statement returned with ``toString(…)`` (a named zone's
+    ``[Europe/Paris]`` suffix dropped: the offset before it is exact)."""
+    if text is None:
+        return None
+    return datetime.fromisoformat(text.split("[", 1)[0] if text[-1] == "]" else text)
 
 
 def _key(node: Any) -> Any:
