@@ -18,7 +18,8 @@
 CALL () {
   OPTIONAL MATCH (a:Alias {urn: $urn})<-[r:HAS_ALIAS]-(h:Profile)
   WITH h, a, r
-  ORDER BY CASE WHEN a.type IN ['cookie', 'anonymous_id']
+  ORDER BY CASE WHEN a.type IN ['cookie', 'anonymous_id', 'checkout', 'checkout_token',
+                                'cart', 'cart_token']
                 THEN coalesce(r.last_seen, datetime({epochSeconds: 0})) END DESC,
            h.created_at
   LIMIT 1

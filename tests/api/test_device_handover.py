@@ -88,3 +88,37 @@ def test_a_hostile_page_forging_someones_cookie_joins_nothing_of_theirs(api):
                         "signatures": {urn: api.sign(urn)}}, cookie="victim-browser")
     assert back["cluster_id"] == victim["cluster_id"]
     assert api.cluster_of("urn:cookie:victim-browser")["cluster_id"] == victim["cluster_id"]
+
+
+def test_mums_order_from_the_laptop_her_son_logged_in_on_does_not_join_the_two(api):
+    """Cart and checkout tokens are devices: the cart mum hands from the laptop to the
+    checkout page was minted while the laptop was her son's, and her order carries it with
+    her email — the token changes hands with the laptop instead of joining them."""
+    mum = api.webhook({"event_name": "Signed Up", "aliases": ["urn:email:mum@family.com"]})
+    api.collect({"method": "track", "eventName": "Subscribed",
+                 "aliases": ["urn:email:mum@family.com"]}, cookie="mums-laptop")
+    son = api.webhook({"event_name": "Logged In",
+                       "aliases": ["urn:customer_id:son-1", "urn:cookie:mums-laptop"]})
+    assert son["cluster_id"] != mum["cluster_id"]  # the laptop was handed over to him
+    # Next day mum shops on the laptop without logging in and checks out on the
+    # checkout domain, typing her email there.
+    cart = api.collect({"method": "set", "aliases": ["urn:checkout:CART-9"]},
+                       cookie="mums-laptop")
+    assert cart["cluster_id"] == son["cluster_id"]  # nothing in it says it is mum
+    order = api.collect({"method": "forward", "eventName": "Order Completed",
+                         "eventID": "ORD-9", "aliases": ["urn:email:mum@family.com",
+                                                         "urn:checkout:CART-9"]},
+                        cookie="checkout-page")
+    assert order["cluster_id"] == mum["cluster_id"]
+    assert api.cluster_of("urn:customer_id:son-1")["cluster_id"] == son["cluster_id"]
+    assert "urn:email:mum@family.com" not in api.cluster_of("urn:customer_id:son-1")["aliases"]
+    assert api.cluster_of("urn:checkout:CART-9")["cluster_id"] == mum["cluster_id"]
+
+    handed = [c for c in api.get("/v1/conflicts")["conflicts"]
+              if c["alias"] == "urn:checkout:CART-9"]
+    assert [(c["kind"], c["profile_id"]) for c in handed] == [
+        ("device_handover", order["profile_id"])]
+    why = api.get(f"/v1/clusters/{mum['cluster_id']}/explain",
+                  **{"from": order["profile_id"], "to": handed[0]["other_profile_id"]})
+    assert why["joined"] is False
+    assert "urn:checkout:CART-9" in [k["alias"] for k in why["kept_apart"]]

@@ -545,20 +545,63 @@ def test_a_guest_who_only_browses_stays_on_the_devices_person():
     assert (d.profile_id, refused) == ("p-mum", [])  # nothing in it tells the two apart
 
 
-@pytest.mark.parametrize("same_person", ["checkout token", "event id"])
-def test_evidence_that_says_same_person_keeps_the_device_and_joins(same_person):
+def test_one_event_id_says_same_person_keeps_the_device_and_joins():
     holders = {LAPTOP: [seen("p-mum", "c-mum", 1)]}
     urns = {"c-mum": {"urn:email:mum@x.com"}}
-    aliases = [a(LAPTOP), a("urn:email:mum.other@x.com")]
-    performer = None
-    if same_person == "checkout token":
-        holders["urn:checkout:T1"] = [h("p-mum", "c-mum")]
-        aliases.append(a("urn:checkout:T1"))
-    else:
-        performer = h("p-mum", "c-mum")
-    d, _, refused = decide_protected(aliases, holders, clusters_of(holders), urns, POLICY,
-                                     cookie_urn=LAPTOP, performer=performer, evidence=BROWSER)
+    d, _, refused = decide_protected([a(LAPTOP), a("urn:email:mum.other@x.com")], holders,
+                                     clusters_of(holders), urns, POLICY, cookie_urn=LAPTOP,
+                                     performer=h("p-mum", "c-mum"), evidence=BROWSER)
     assert d.profile_id == "p-mum" and refused == []
+
+
+# The cart a device hands to the checkout domain: `set` + urn:checkout on the shop's page,
+# then the order on the checkout page (its own cookie) with the email typed there.
+TOKEN = "urn:checkout:T1"
+CHECKOUT_PAGE = "urn:cookie:checkout-page"
+
+
+def test_a_cart_handed_on_from_a_guests_session_does_not_join_the_owners_order_to_the_guest():
+    # The kid logged in on mum's laptop; mum, later, checks out from it. The cart and the
+    # checkout page's cookie belong to the laptop's current person (the kid) — the order's
+    # email is mum's, so the cart is handed over with the laptop, not used to join them.
+    holders = {TOKEN: [seen("p-kid", "c-kid", 5)], CHECKOUT_PAGE: [seen("p-kid", "c-kid", 5)],
+               "urn:email:mum@x.com": [h("p-mum", "c-mum")]}
+    urns = {"c-kid": {"urn:customer_id:kid"}, "c-mum": {"urn:email:mum@x.com"}}
+    d, kept, refused = decide_protected(
+        [a(CHECKOUT_PAGE), a(TOKEN), a("urn:email:mum@x.com")], holders, clusters_of(holders),
+        urns, POLICY)
+    assert (d.profile_id, d.links, d.losers) == ("p-mum", [], [])
+    assert sorted((r.alias, r.kind, r.other_profile) for r in refused) == [
+        (TOKEN, RefusalKind.HANDOVER, "p-kid"), (CHECKOUT_PAGE, RefusalKind.HANDOVER, "p-kid")]
+    assert {TOKEN, CHECKOUT_PAGE} <= {k.urn for k in kept}  # now mum's: later writes follow
+
+
+def test_a_cart_from_an_anonymous_device_joins_the_order_that_names_its_buyer():
+    holders = {TOKEN: [seen("p-anon", "c-anon", 5)], "urn:email:jo@x.com": [h("p-jo", "c-jo")]}
+    urns = {"c-anon": set(), "c-jo": {"urn:email:jo@x.com"}}
+    d, _, refused = decide_protected([a(TOKEN), a("urn:email:jo@x.com")], holders,
+                                     clusters_of(holders), urns, POLICY)
+    assert [k.to_cluster for k in d.links] == ["c-anon"] and refused == []
+
+
+def test_the_backends_order_naming_the_account_and_the_cart_is_the_same_person():
+    holders = {TOKEN: [seen("p-mum", "c-mum", 5)], "urn:customer_id:mum": [h("p-mum", "c-mum")]}
+    urns = {"c-mum": {"urn:customer_id:mum", "urn:email:mum@x.com"}}
+    d, _, refused = decide_protected(
+        [a(TOKEN), a("urn:customer_id:mum"), a("urn:email:mum.other@x.com")], holders,
+        clusters_of(holders), urns, POLICY)
+    assert d.profile_id == "p-mum" and refused == []
+
+
+def test_checkout_tokens_are_devices_by_policy_and_join_as_before_when_they_are_not():
+    holders = {TOKEN: [seen("p-kid", "c-kid", 5)], "urn:email:mum@x.com": [h("p-mum", "c-mum")]}
+    urns = {"c-kid": {"urn:customer_id:kid"}, "c-mum": {"urn:email:mum@x.com"}}
+    write = [a(TOKEN), a("urn:email:mum@x.com")]
+    for policy, handed in ((POLICY, True),
+                           (Policy(device_types=["cookie", "anonymous_id"]), False)):
+        d, _, refused = decide_protected(write, holders, clusters_of(holders), urns, policy)
+        assert bool(refused) is handed
+        assert (d.links == []) is handed
 
 
 def test_a_first_login_on_an_anonymous_device_is_no_hand_over():

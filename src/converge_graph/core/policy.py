@@ -73,8 +73,11 @@ class Policy(BaseModel):
     # One event id (an order reported by the browser and the backend) joins at most this
     # many more profiles to its performer; later repeats are stored but link nothing.
     event_hub_threshold: int = 5
-    # Types that name a device, not a person (docs/identity.md#device-hand-over).
-    device_types: list[str] = Field(default_factory=lambda: ["cookie", "anonymous_id"])
+    # Types that name a device or one browser session on it, not a person
+    # (docs/identity.md#device-hand-over): its cookie, and the checkout and cart tokens its
+    # session hands to another domain, which belong to whoever holds the device then.
+    device_types: list[str] = Field(default_factory=lambda: [
+        "cookie", "anonymous_id", "checkout", "checkout_token", "cart", "cart_token"])
     # Login identities: a device write carrying one of these that its device's current
     # person does not hold, when that person holds some, hands the device over instead of
     # joining the two. Empty: off (a device joins whoever logs in on it, limits permitting).

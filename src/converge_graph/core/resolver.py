@@ -22,19 +22,21 @@ exactly these branches:
 :func:`decide_protected` then refuses, alias by alias, what a write may not do, under one
 rule: a write may join its device to at most one person.
 
-6. A device alias (a cookie) stands for its *current* holders: those in the cluster of
+6. A device alias (a cookie, or a checkout or cart token its session handed on: the
+   policy's ``device_types``) stands for its *current* holders: those in the cluster of
    the profile that used it last (``last_seen``). Until a device changes hands that is
    every holder; afterwards the earlier person's attachments stay, but link nothing.
-7. Device hand-over: a write carrying a device and a login identity (the policy's
-   ``handover_types``) that the device's current person does not hold, when that person
-   holds some and nothing else in the write (no other alias, no repeated event) is
-   theirs, names a different person: the device changes hands. The write is decided as
-   if the device were new (it lands where its identities say, or on a new profile) —
-   unless the person it names held the device before: then through that holding, back
-   on their own profile of it. The device is attached to the write's profile, which
-   makes it the current holder, and the two people are not joined. Evidence that says
-   "same person" still joins them: both identities in one trusted write, one checkout
-   token, one event id.
+7. Device hand-over: a write carrying devices, all held by one current person, and a
+   login identity (the policy's ``handover_types``) that this person does not hold, when
+   they hold some and nothing else in the write (no other alias, no repeated event) is
+   theirs, names a different person: the devices change hands. The write is decided as
+   if they were new (it lands where its identities say, or on a new profile) — unless
+   the person it names held one before: then through that holding, back on their own
+   profile of it. Each device is attached to the write's profile, which makes it the
+   current holder, and the two people are not joined. So a cart handed from a device to
+   a checkout page carries no one's identity across: an order whose email is not the
+   device holder's does not join the two. Evidence that says "same person" still joins
+   them: both identities in one trusted write, one event id.
 8. Attach, never bridge: an untrusted write joining two established people is refused
    the aliases that would bridge them.
 9. Limits: a cluster over its policy limits is refused the weakest alias that takes part.
@@ -285,31 +287,31 @@ def current_holders(aliases: list[Alias], holders: dict[str, list[Holder]], poli
 
 def device_handover(aliases: list[Alias], holders: dict[str, list[Holder]],
                     cluster_urns: dict[str, set[str]], policy: Policy,
-                    performer: Holder | None) -> Refusal | None:
-    """Case 7: the device this write hands over, with its current person, or None."""
+                    performer: Holder | None) -> list[Refusal]:
+    """Case 7: the devices this write hands over, each with its current person's holder."""
     if len(aliases) < 2 or not policy.handover_types:
-        return None  # an anonymous write names no one
+        return []  # an anonymous write names no one
     devices = [a for a in aliases if a.type in policy.device_types and holders.get(a.urn)]
-    if len(devices) != 1:
-        return None
-    device = devices[0]
-    held = holders[device.urn]
-    person = held[0].cluster_id
+    persons = {h.cluster_id for a in devices for h in holders[a.urn]}
+    if len(persons) != 1:
+        return []
+    person = persons.pop()
     if performer is not None and performer.cluster_id == person:
-        return None  # one event id: the same person
-    others = [a for a in aliases if a is not device]
+        return []  # one event id: the same person
+    others = [a for a in aliases if a not in devices]
     if any(h.cluster_id == person for a in others for h in holders.get(a.urn, [])):
-        return None  # something else in the write is already theirs
+        return []  # something else in the write is already theirs
     logins = [a for a in others if a.type in policy.handover_types]
     known = sorted(u for u in cluster_urns.get(person, set())
                    if urn_type(u) in policy.handover_types)
     if not logins or not known:
-        return None
-    previous = max(held, key=_recency)
-    return Refusal(device.urn, f"device_handover: {', '.join(sorted(a.urn for a in logins))} "
-                   f"is not the person this device belonged to ({person}); the device is "
-                   "handed over and does not join the two",
-                   RefusalKind.HANDOVER, previous.profile_id)
+        return []
+    named = ", ".join(sorted(a.urn for a in logins))
+    return [Refusal(device.urn, f"device_handover: {named} is not the person this device "
+                    f"belonged to ({person}); the device is handed over and does not join "
+                    "the two", RefusalKind.HANDOVER,
+                    max(holders[device.urn], key=_recency).profile_id)
+            for device in devices]
 
 
 def decide_protected(
@@ -327,7 +329,7 @@ def decide_protected(
     protection (docs/identity.md#merge-protection).
 
     First, a device alias counts only through its current holders, and a write that hands
-    its device over (cases 6 and 7) is decided as if the device were new. Then an
+    its devices over (cases 6 and 7) is decided as if they were new. Then an
     untrusted write joins its browser to at most one established person: every alias (and
     a repeated event) that would join another is refused as a bridge, and the write is
     decided again. Then, while the decision would give a cluster more distinct
@@ -341,18 +343,21 @@ def decide_protected(
     refusals: list[Refusal] = []
     everyone = holders
     holders = current_holders(aliases, holders, policy)
-    handover = device_handover(aliases, holders, cluster_urns, policy, performer)
-    if handover is not None:
-        # Decided as if the device were new to the graph, except that a person who held it
-        # before gets it back on their own profile of it (a repeat adds no profile).
-        refusals.append(handover)
-        named = {h.cluster_id for a in aliases if a.urn != handover.alias
+    handovers = device_handover(aliases, holders, cluster_urns, policy, performer)
+    if handovers:
+        # Decided as if the devices were new to the graph, except that a person who held
+        # one before gets it back on their own profile of it (a repeat adds no profile).
+        refusals.extend(handovers)
+        moved = {h.alias for h in handovers}
+        named = {h.cluster_id for a in aliases if a.urn not in moved
                  for h in holders.get(a.urn, [])}
-        back = [h for h in everyone[handover.alias] if h.cluster_id in named]
-        if back:  # one person's holding only: the device itself never joins two
-            last = max(back, key=_recency).cluster_id
-            back = [h for h in back if h.cluster_id == last]
-        holders = {**holders, handover.alias: back}
+        holders = dict(holders)
+        for urn in moved:
+            back = [h for h in everyone[urn] if h.cluster_id in named]
+            if back:  # one person's holding only: the device itself never joins two
+                last = max(back, key=_recency).cluster_id
+                back = [h for h in back if h.cluster_id == last]
+            holders[urn] = back
     while True:
         cookie = cookie_urn if any(a.urn == cookie_urn for a in kept) else None
         decision = decide(kept, holders, clusters, policy, cookie_urn=cookie, performer=performer,
