@@ -76,8 +76,17 @@ def resolve(prepared: list[Prepared], policy: Policy, with_results: bool = False
                         for w in prepared if w.event_id}, {}, {}, {}, {}, {})
     overlay = Overlay(nb, policy, datetime(2025, 1, 1, tzinfo=UTC))
     results = [overlay.apply(i, w) for i, w in enumerate(prepared)]
-    labels = [overlay.find(nb.profile_cluster[r["profile_id"]]) for r in results]
+    performers = {eid: ev.performer for eid, ev in nb.events.items() if ev.performer}
+    labels = [overlay.find(nb.profile_cluster[p]) for p in placed(results, performers)]
     return (labels, overlay, results) if with_results else (labels, overlay)
+
+
+def placed(results: list[dict[str, Any]], performers: dict[str, str]) -> list[str]:
+    """Per write, the profile its event is on at the end (session stitching may have moved
+    it since its write was answered); a write that stored no event of its own: its
+    profile."""
+    return [performers.get(r["event_id"], r["profile_id"])
+            if r["event_id"] and not r["deduplicated"] else r["profile_id"] for r in results]
 
 
 def scores(items: list[Item], labels: list[Any]) -> dict[str, Any]:
@@ -111,17 +120,23 @@ def committed(prepared: list[Prepared], policy: Policy, batch: int = 500) -> lis
     service = Service.open(Settings(), policy)
     try:
         wipe(service.graph.driver, service.graph.database)
-        profiles = []
+        # The writes' source, so that their events are stored with their performer.
+        service.graph.driver.execute_query("CREATE (:Datasource {source_id: $id})",
+                                           id=SOURCE["source_id"],
+                                           database_=service.graph.database)
+        results = []
         for start in range(0, len(prepared), batch):
-            profiles += [r["profile_id"]
-                         for r in service.ingest_prepared(prepared[start:start + batch])]
+            results += service.ingest_prepared(prepared[start:start + batch])
         rows, _, _ = service.graph.driver.execute_query(
             "MATCH (p:Profile) RETURN p.profile_id AS p, p.cluster_id AS c",
+            database_=service.graph.database)
+        performed, _, _ = service.graph.driver.execute_query(
+            "MATCH (p:Profile)-[:PERFORMED]->(e:Event) RETURN e.event_id AS e, p.profile_id AS p",
             database_=service.graph.database)
     finally:
         service.close()
     cluster = {r["p"]: r["c"] for r in rows}
-    return [cluster[p] for p in profiles]
+    return [cluster[p] for p in placed(results, {r["e"]: r["p"] for r in performed})]
 
 
 def partition(labels: list[str]) -> set[frozenset[int]]:

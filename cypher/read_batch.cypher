@@ -14,7 +14,10 @@
 //         `prop.<key>` scalars}, sorted
 //         by event_id; for an id sent twice, the first write's; trust 'trusted' | 'claim')
 // returns: aliases (list of {urn, quarantined, link_blocked, holders: [{profile_id,
-//          cluster_id, created_at, trust, last_seen}]}), events (list of {event_id, created,
+//          cluster_id, created_at, trust, last_seen}], session (a device's current session:
+//          its anonymous events' ids, oldest first, docs/identity.md#session-stitching),
+//          session_last, performers (of those events: [{event_id, profile_id, cluster_id,
+//          created_at}])}), events (list of {event_id, created,
 //          link_blocked, trust, shared_links, source_id, performer: {profile_id, cluster_id,
 //          created_at} or null}); times as ISO-8601 strings; forwarding (whether any
 //          destination is enabled: the outbox statement is skipped when none is); a trust missing from older data reads as 'trusted'
@@ -30,7 +33,14 @@ CALL () {
     holders: [(p:Profile)-[r:HAS_ALIAS]->(a) |
       {profile_id: p.profile_id, cluster_id: p.cluster_id,
        created_at: toString(p.created_at), trust: coalesce(r.trust, 'trusted'),
-       last_seen: toString(r.last_seen)}]
+       last_seen: toString(r.last_seen)}],
+    session: coalesce(a.session, []), session_last: toString(a.session_last),
+    performers: COLLECT {
+      UNWIND coalesce(a.session, []) AS eid
+      MATCH (q:Profile)-[:PERFORMED]->(:Event {event_id: eid})
+      RETURN {event_id: eid, profile_id: q.profile_id, cluster_id: q.cluster_id,
+              created_at: toString(q.created_at)}
+    }
   }) AS aliases
 }
 CALL () {

@@ -17,6 +17,10 @@
 //   events      [{event_id, dups, dup_sources, performer, source_id, shared_links,
 //                  replace}]  replace: a trusted write's full event properties taking
 //                  over an event a browser stored first (its performer and source too)
+//   sessions    [{urn, events, last}]  a device's current session: its anonymous events'
+//                 ids and the time of its last write (docs/identity.md#session-stitching)
+//   moves       [{event_id, to}]  stored events a login's session stitching gave to
+//                 another profile: their PERFORMED edge moves there
 //   quarantined [urn]                          aliases that just became hubs
 //   conflicts   [{conflict_id, kind, alias, reason, event_id, source_id, profile_id,
 //                  other_profile_id, created_at}]  refused merges, quarantines and device
@@ -89,6 +93,19 @@ CALL () {
   WITH e, row WHERE row.performer IS NOT NULL
   MATCH (p:Profile {profile_id: row.performer}), (d:Datasource {source_id: row.source_id})
   CREATE (p)-[:PERFORMED]->(e), (e)-[:FROM]->(d)
+}
+CALL () {
+  UNWIND $d.sessions AS row
+  MATCH (a:Alias {urn: row.urn})
+  SET a.session = row.events, a.session_last = datetime(row.last)
+}
+CALL () {
+  UNWIND $d.moves AS row
+  MATCH (e:Event {event_id: row.event_id}), (p:Profile {profile_id: row.to})
+  OPTIONAL MATCH (e)<-[r:PERFORMED]-()
+  DELETE r
+  WITH DISTINCT e, p
+  CREATE (p)-[:PERFORMED]->(e)
 }
 CALL () {
   UNWIND $d.quarantined AS urn

@@ -23,13 +23,19 @@ from converge_graph.core.resolver import (
     Evidence,
     Holder,
     RefusalKind,
+    SessionRole,
     decide_protected,
+    session_moves,
+    session_role,
 )
 from converge_graph.core.trust import Trust, strongest
 
 CONFLICT_KINDS = {RefusalKind.LIMIT: "refused_merge", RefusalKind.BRIDGE: "refused_bridge",
                   RefusalKind.UNSIGNED: "unsigned_alias", RefusalKind.EVENT_HUB: "event_hub",
                   RefusalKind.HANDOVER: "device_handover"}
+# The most events one device's session keeps for stitching (its newest): a bound on what a
+# login moves and on what every write on the device reads back.
+SESSION_MAX = 100
 
 
 @dataclass
@@ -71,6 +77,10 @@ class AliasState:
     link_blocked: bool
     trust: dict[str, Trust] = field(default_factory=dict)  # holder -> attachment trust
     last_seen: dict[str, datetime] = field(default_factory=dict)  # holder -> last event time
+    # A device's current session (resolver case 10): its anonymous events' ids, oldest first,
+    # and the time of its last write.
+    session: list[str] = field(default_factory=list)
+    session_last: datetime | None = None
 
     def vouched_holders(self) -> int:
         return sum(1 for p in self.holders if self.trust.get(p, Trust.TRUSTED).vouched)
@@ -115,6 +125,8 @@ class Delta:
     events: list[dict[str, Any]] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    sessions: list[dict[str, Any]] = field(default_factory=list)  # {urn, events, last}
+    moves: list[dict[str, Any]] = field(default_factory=list)  # {event_id, to}: stored events
     deliveries: int = 0  # outbox rows recorded with it (set once written)
 
 
@@ -133,6 +145,8 @@ class Overlay:
         self.quarantined: list[str] = []
         self.conflicts: list[dict[str, Any]] = []
         self.attach_trust: dict[tuple[str, str], Trust] = {}
+        self.sessions: set[str] = set()  # device urns whose session changed
+        self.moved: dict[str, str] = {}  # stored event id -> its new performer
 
     def find(self, cluster_id: str) -> str:
         while cluster_id in self.parent:
@@ -276,6 +290,8 @@ class Overlay:
                 "timestamp": w.ts, "received_at": now, "source_id": w.source_id,
                 "properties_json": props_mod.dumps(w.properties), "trust": str(Trust.TRUSTED),
                 **props_mod.event_node_properties(w.properties, w.event_promoted)}
+        if self.policy.session_minutes:
+            self._session(w, kept, profile_id, cluster_id, created, now)
         for item in w.ignored + ignored:
             kind = item.get("kind")
             if item["alias"] in quarantined_now or kind is not None:
@@ -292,6 +308,46 @@ class Overlay:
                 "profile_id": profile_id, "cluster_id": cluster_id,
                 "ignored_aliases": [{"alias": i["alias"], "reason": i["reason"]}
                                     for i in w.ignored + ignored]}
+
+    def _session(self, w: Prepared, kept: list[Alias], profile_id: str, cluster_id: str,
+                 created: bool, now: datetime) -> None:
+        """Resolver case 10 on this write's devices: keep their sessions, and a login takes
+        the anonymous events of its session from whoever else performed them."""
+        window = timedelta(minutes=self.policy.session_minutes)
+        role = session_role(kept, self.policy)
+        for alias in kept:
+            if alias.type not in self.policy.device_types:
+                continue
+            state = self.nb.aliases[alias.urn]
+            self.sessions.add(alias.urn)
+            if state.session_last is not None and w.ts - state.session_last > window:
+                state.session = []
+            state.session_last = w.ts if state.session_last is None else max(
+                state.session_last, w.ts)
+            if role is SessionRole.ANONYMOUS and created and w.event_id is not None:
+                state.session = [*state.session, w.event_id][-SESSION_MAX:]
+            if role is not SessionRole.LOGIN:
+                continue
+            session = [(eid, self._holder(ev.performer)) for eid in state.session
+                       if (ev := self.nb.events.get(eid)) is not None
+                       and ev.performer in self.nb.profile_cluster]
+            state.session = []
+            moves = session_moves(session, cluster_id)
+            for eid, _ in moves:
+                event = self.nb.events[eid]
+                event.performer = profile_id
+                if not event.created_here:
+                    self.moved[eid] = profile_id
+            if moves:
+                before = sorted({h.profile_id for _, h in moves})
+                self.conflicts.append({
+                    "conflict_id": new_id("cfl"), "kind": "session_stitch", "alias": alias.urn,
+                    "reason": f"session_stitch: {len(moves)} anonymous events of this login's "
+                    f"session on {alias.urn} (no gap over {self.policy.session_minutes} "
+                    f"minutes) moved from {', '.join(before)} to {profile_id}: "
+                    f"{', '.join(eid for eid, _ in moves)}",
+                    "event_id": w.event_id, "source_id": w.source_id, "profile_id": profile_id,
+                    "created_at": now, "other_profile_id": before[0]})
 
     def delta(self) -> Delta:
         d = Delta(links=self.links, quarantined=self.quarantined, conflicts=self.conflicts)
@@ -326,6 +382,11 @@ class Overlay:
                                  if ev.created_here or ev.replace else None,
                                  "source_id": ev.source_id, "replace": ev.replace,
                                  "shared_links": ev.shared_links})
+        d.sessions = [{"urn": urn, "events": self.nb.aliases[urn].session,
+                       "last": self.nb.aliases[urn].session_last}
+                      for urn in sorted(self.sessions)]
+        d.moves = [{"event_id": eid, "to": to} for eid, to in sorted(self.moved.items())
+                   if self.nb.events[eid].replace is None]
         return d
 
     def _touched(self) -> set[str]:

@@ -83,6 +83,11 @@ class Policy(BaseModel):
     # joining the two. Empty: off (a device joins whoever logs in on it, limits permitting).
     handover_types: list[str] = Field(
         default_factory=lambda: ["customer_id", "user_id", "email", "phone"])
+    # Session stitching (docs/identity.md#session-stitching): a write carrying a login
+    # identity takes the anonymous events of its own session on its device (no gap over
+    # this many minutes since the device's last write, none identified since) from
+    # whoever else performed them. 0: off.
+    session_minutes: int = Field(default=30, ge=0)
 
     def limit(self, alias_type: str) -> int | None:
         value = self.limits.get(alias_type, self.default_limit)

@@ -40,6 +40,16 @@ rule: a write may join its device to at most one person.
 8. Attach, never bridge: an untrusted write joining two established people is refused
    the aliases that would bridge them.
 9. Limits: a cluster over its policy limits is refused the weakest alias that takes part.
+
+Then, the same device rule once the write is placed (:func:`session_role`,
+:func:`session_moves`; the session itself is kept by ``core.batch``):
+
+10. Session stitching: a device's *session* is its anonymous writes' events since its last
+    gap of more than the policy's ``session_minutes`` and since its last write carrying a
+    login identity. A write carrying a login identity (and a device) ends the session and
+    takes its events from whoever else performed them: the anonymous page views just
+    before a login on someone else's device are the login's person's, not the device's
+    previous holder's. Only events move; no profile is joined.
 """
 
 from __future__ import annotations
@@ -403,3 +413,26 @@ def decide_protected(
             decision.losers.clear()
             decision.winner = decision.cluster_id
             return decision, kept, refusals
+
+
+class SessionRole(StrEnum):
+    LOGIN = "login"  # carries a login identity: takes its devices' sessions, ends them
+    ANONYMOUS = "anonymous"  # devices only: its event joins their sessions
+    OTHER = "other"  # neither (another identifier): the sessions are left as they are
+
+
+def session_role(aliases: list[Alias], policy: Policy) -> SessionRole:
+    """Case 10: what a write (its kept aliases) is to its devices' sessions."""
+    if any(a.type in policy.handover_types for a in aliases):
+        return SessionRole.LOGIN
+    if all(a.type in policy.device_types for a in aliases):
+        return SessionRole.ANONYMOUS
+    return SessionRole.OTHER
+
+
+def session_moves(session: list[tuple[str, Holder]], cluster_id: str
+                  ) -> list[tuple[str, Holder]]:
+    """Case 10: the events of a login's session (event id, performer) that go to the login's
+    profile: those performed by anyone outside the login's cluster (the login's own
+    person's stay where they are)."""
+    return [(eid, performer) for eid, performer in session if performer.cluster_id != cluster_id]

@@ -269,6 +269,11 @@ class Ingest:
         for row in alias_rows.values():
             for h in row["holders"]:
                 known[h["profile_id"]] = (h["cluster_id"], h["created_at"])
+        performed: dict[str, str] = {}  # a device session's event -> its performer
+        for row in alias_rows.values():
+            for p in row["performers"]:
+                performed[p["event_id"]] = p["profile_id"]
+                known[p["profile_id"]] = (p["cluster_id"], p["created_at"])
         for row in event_rows.values():
             if row["performer"]:
                 p = row["performer"]
@@ -282,14 +287,17 @@ class Ingest:
                                      row["quarantined"], row["link_blocked"],
                                      {h["profile_id"]: Trust(h["trust"]) for h in row["holders"]},
                                      {h["profile_id"]: h["last_seen"] for h in row["holders"]
-                                      if h["last_seen"] is not None})
+                                      if h["last_seen"] is not None},
+                                     [e for e in row["session"] if e in performed],
+                                     row["session_last"])
                      for urn, row in alias_rows.items()},
-            events={eid: EventState(
+            events={**{eid: EventState(True, p, False) for eid, p in performed.items()},
+                    **{eid: EventState(
                 seen=not row["created"], link_blocked=row["link_blocked"],
                 performer=row["performer"]["profile_id"] if row["performer"] else None,
                 trust=Trust(row["trust"]), shared_links=row["shared_links"],
                 source_id=row["source_id"])
-                for eid, row in event_rows.items()},
+                for eid, row in event_rows.items()}},
             profile_cluster=current,
             profile_created={p: created for p, (_, created) in known.items()},
             clusters=clusters,
@@ -305,5 +313,6 @@ class Ingest:
             tx, now, profiles=d.profiles, clusters=d.clusters, relabels=d.relabels,
             links=d.links, attachments=d.attachments, properties=d.properties,
             events=d.events, quarantined=d.quarantined, conflicts=d.conflicts,
+            sessions=d.sessions, moves=d.moves,
         )
 

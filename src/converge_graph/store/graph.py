@@ -155,7 +155,8 @@ class Graph:
         self, tx: ManagedTransaction, aliases: list[dict], events: list[dict], now: datetime
     ) -> tuple[dict[str, dict], dict[str, dict], bool]:
         """Lock the aliases, store new events: per urn ``holders``, ``quarantined``,
-        ``link_blocked``; per event id ``created``, ``link_blocked``, ``performer``; and
+        ``link_blocked``, a device's ``session``, ``session_last`` and the ``performers`` of
+        its session's events; per event id ``created``, ``link_blocked``, ``performer``; and
         whether any destination is enabled."""
         record = tx.run(self.q[Q.read_batch], d={"aliases": aliases, "events": wire(events)},
                         now=now.isoformat()).single(strict=True)
@@ -163,6 +164,9 @@ class Graph:
             for holder in alias["holders"]:
                 holder["created_at"] = when(holder["created_at"])
                 holder["last_seen"] = when(holder["last_seen"])
+            alias["session_last"] = when(alias["session_last"])
+            for performer in alias["performers"]:
+                performer["created_at"] = when(performer["created_at"])
         for event in record["events"]:
             if event["performer"] is not None:
                 event["performer"]["created_at"] = when(event["performer"]["created_at"])
