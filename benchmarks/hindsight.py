@@ -11,6 +11,10 @@ rewrites the in-memory replay's labels (``replay.py``), never the resolver:
   undone (components recomputed over the other links).
 
     python benchmarks/hindsight.py --seeds 7,11 [--window 30]
+
+The replay runs with the resolver's own session stitching off (``session_minutes = 0``),
+so that ``stitch`` here is what the resolver's case 10 now does at write time, and the
+other two are measured against the same starting point as before.
 """
 
 from __future__ import annotations
@@ -87,7 +91,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--window", type=float, default=30, help="session window, minutes")
     args = parser.parse_args()
-    policy, window = Policy(), timedelta(minutes=args.window)
+    policy, window = Policy(session_minutes=0), timedelta(minutes=args.window)
     for seed in (int(s) for s in args.seeds.split(",")):
         items = generate_events(args.events, seed)
         prepared = prepare(items, policy)

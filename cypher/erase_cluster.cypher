@@ -1,5 +1,7 @@
 // Right to be forgotten: deletes a cluster's profiles, their events, their SAME_AS and
-// HAS_ALIAS edges, the aliases no one else holds and the conflicts that name any of these.
+// HAS_ALIAS edges, the aliases no one else holds and the conflicts that name any of these;
+// a device that others still hold forgets the erased events in its session
+// (docs/identity.md#session-stitching).
 // The cluster node stays as a tombstone (its id, size 0, erased_at: nothing personal) so
 // that erasing again answers "already erased" (deletes nothing) and an unknown id 404.
 // params: $cluster_id, $now
@@ -10,15 +12,16 @@ CALL (profiles) {
   UNWIND profiles AS p
   MATCH (p)-[:PERFORMED]->(e:Event)
   WITH DISTINCT e
+  WITH e, e.event_id AS event_id
   DETACH DELETE e
-  RETURN count(*) AS events
+  RETURN count(*) AS events, collect(event_id) AS event_ids
 }
 CALL (profiles) {
   UNWIND profiles AS p
   MATCH (p)-[:HAS_ALIAS]->(a:Alias)
   RETURN collect(DISTINCT a) AS aliases
 }
-WITH profiles, events, aliases,
+WITH profiles, events, event_ids, aliases,
      [p IN profiles | p.profile_id] AS profile_ids, [a IN aliases | a.urn] AS urns
 CALL (profiles) {
   UNWIND profiles AS p
@@ -39,6 +42,13 @@ CALL (urns, conflict_urns) {
   WHERE NOT EXISTS { (a)<-[:HAS_ALIAS]-(:Profile) }
   DETACH DELETE a
   RETURN count(*) AS deleted_aliases
+}
+CALL (urns, event_ids) {
+  UNWIND urns AS urn
+  MATCH (a:Alias {urn: urn})
+  WHERE a.session IS NOT NULL
+  WITH a, [x IN a.session WHERE NOT x IN event_ids] AS kept
+  SET a.session = CASE WHEN size(kept) > 0 THEN kept END
 }
 CALL () {
   OPTIONAL MATCH (c:Cluster {cluster_id: $cluster_id})

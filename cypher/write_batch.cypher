@@ -97,7 +97,8 @@ CALL () {
 CALL () {
   UNWIND $d.sessions AS row
   MATCH (a:Alias {urn: row.urn})
-  SET a.session = row.events, a.session_last = datetime(row.last)
+  SET a.session = CASE WHEN size(row.events) > 0 THEN row.events END,
+      a.session_last = datetime(row.last)
 }
 CALL () {
   UNWIND $d.moves AS row

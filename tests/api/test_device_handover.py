@@ -122,3 +122,66 @@ def test_mums_order_from_the_laptop_her_son_logged_in_on_does_not_join_the_two(a
                   **{"from": order["profile_id"], "to": handed[0]["other_profile_id"]})
     assert why["joined"] is False
     assert "urn:checkout:CART-9" in [k["alias"] for k in why["kept_apart"]]
+
+
+def events_of(api, cluster_id: str) -> set[str]:
+    page = api.get(f"/v1/clusters/{cluster_id}/events", limit=500)
+    return {e["event_id"] for e in page["events"]}
+
+
+def test_a_guests_page_views_just_before_their_login_go_with_the_guest(api):
+    """Session stitching (docs/identity.md#session-stitching): the guest browses the family
+    laptop anonymously, then logs in; those page views are the guest's, not mum's."""
+    mum = api.webhook({"event_name": "Logged In", "event_id": "mum-login",
+                       "aliases": ["urn:customer_id:mum", LAPTOP]})
+    views = [api.webhook({"event_name": "Viewed", "event_id": f"view-{n}", "aliases": [LAPTOP]})
+             for n in range(2)]
+    assert {v["profile_id"] for v in views} == {mum["profile_id"]}  # as each was answered
+    guest = api.webhook({"event_name": "Logged In", "event_id": "guest-login",
+                         "aliases": ["urn:customer_id:kid", LAPTOP]})
+    assert guest["cluster_id"] != mum["cluster_id"]
+    assert events_of(api, guest["cluster_id"]) == {"view-0", "view-1", "guest-login"}
+    assert events_of(api, mum["cluster_id"]) == {"mum-login"}
+    assert api.get("/v1/events/view-0")["profile_id"] == guest["profile_id"]
+
+    stitched = [c for c in api.get("/v1/conflicts")["conflicts"] if c["kind"] == "session_stitch"]
+    assert [(c["alias"], c["profile_id"], c["other_profile_id"], c["event_id"])
+            for c in stitched] == [(LAPTOP, guest["profile_id"], mum["profile_id"],
+                                    "guest-login")]
+    assert "view-0, view-1" in stitched[0]["reason"]
+
+
+def test_a_hostile_page_forging_a_login_takes_no_identified_event_of_the_victims(api):
+    """A page posting a victim's cookie with its own email takes, at most, the anonymous
+    views of the victim's current session on that cookie: never the victim's login, and it
+    joins no one."""
+    urn = "urn:customer_id:victim-9"
+    victim = api.collect({"method": "track", "eventName": "Logged In", "eventID": "v-login",
+                          "aliases": [urn], "signatures": {urn: api.sign(urn)}},
+                         cookie="victim-tab")
+    viewed = api.collect({"method": "track", "eventName": "Viewed", "eventID": "v-view"},
+                         cookie="victim-tab")
+    assert viewed["profile_id"] == victim["profile_id"]
+    forged = api.collect({"method": "track", "eventName": "Subscribed", "eventID": "m-sub",
+                          "aliases": ["urn:email:mallory@evil.com"]}, cookie="victim-tab")
+    assert forged["cluster_id"] != victim["cluster_id"]
+    assert events_of(api, victim["cluster_id"]) == {"v-login"}
+    assert events_of(api, forged["cluster_id"]) == {"v-view", "m-sub"}
+    theirs = api.cluster_of(urn)
+    assert {p["profile_id"] for p in theirs["profiles"]} == {victim["profile_id"]}
+    assert "urn:email:mallory@evil.com" not in theirs["aliases"]
+
+
+def test_erasing_a_person_leaves_none_of_their_events_in_a_shared_devices_session(api):
+    kid = api.webhook({"event_name": "Logged In", "aliases": ["urn:customer_id:kid", LAPTOP]})
+    mum = api.webhook({"event_name": "Logged In", "aliases": ["urn:customer_id:mum", LAPTOP]})
+    view = api.webhook({"event_name": "Viewed", "event_id": "mum-private-view",
+                        "aliases": [LAPTOP]})
+    assert view["profile_id"] == mum["profile_id"]
+    resp = api.client.delete(f"/v1/clusters/{mum['cluster_id']}",
+                             headers={"Authorization": f"Bearer {api.admin_key}"})
+    assert resp.status_code == 200, resp.text
+    records, _, _ = api.driver.execute_query(
+        "MATCH (a:Alias {urn: $urn}) RETURN a.session AS s", urn=LAPTOP)
+    assert [r["s"] for r in records] == [None]  # the laptop stays (the kid's), forgetting it
+    assert api.cluster_of(LAPTOP)["cluster_id"] == kid["cluster_id"]

@@ -53,7 +53,12 @@ def shape(driver) -> dict:
     clusters: dict[str, set] = {}
     for r in records:
         clusters.setdefault(r["cluster"], set()).add(name[r["id"]])
+    stitches, _, _ = driver.execute_query(
+        "MATCH (x:Conflict {kind: 'session_stitch'}) RETURN x.alias AS alias")
     return {
+        # docs/identity.md#session-stitching: the events a login took from its device's
+        # earlier person are on the login's profile above; here, on which devices
+        "stitched": Counter(r["alias"] for r in stitches),
         "profiles": Counter((name[r["id"]], r["props"], tuple(sorted(r["events"])))
                             for r in records),
         "links": Counter((name[r["id"]], name[q], tuple(via), reason, eid)
@@ -82,6 +87,7 @@ def test_one_batch_builds_the_graph_of_one_by_one_writes(service, driver):
     batched = run(service, driver, items, batch_size=400)
     assert batched == one_by_one
     assert sum(one_by_one["links"].values()) > 20  # the stream does merge things
+    assert sum(one_by_one["stitched"].values()) > 0  # and logins take their sessions' events
 
 
 def test_batches_of_mixed_sizes_build_the_same_graph(service, driver):

@@ -55,15 +55,18 @@ def test_maintained_cluster_ids_equal_recomputed_components(linking_service, dri
     assert actual_partition(driver) == expected_partition(effective)
 
 
-def _replayed_clusters(prepared: list, policy) -> list[str]:
+def _replayed_clusters(prepared: list, policy) -> tuple[list[str], dict[str, str]]:
     """The same prepared writes replayed in memory by the pure resolver (core/batch.py),
-    from an empty graph: per write, the cluster its profile ends in."""
+    from an empty graph: per write, the cluster its profile ends in; per event, the cluster
+    of its performer at the end (a login's session stitching moves events)."""
     nb = Neighbourhood({a.urn: AliasState([], False, False) for w in prepared for a in w.aliases},
                        {w.event_id: EventState(False, None, False)
                         for w in prepared if w.event_id}, {}, {}, {}, {}, {})
     overlay = Overlay(nb, policy, datetime.now(UTC))
     results = [overlay.apply(i, w) for i, w in enumerate(prepared)]
-    return [overlay.find(nb.profile_cluster[r["profile_id"]]) for r in results]
+    return ([overlay.find(nb.profile_cluster[r["profile_id"]]) for r in results],
+            {eid: overlay.find(nb.profile_cluster[ev.performer])
+             for eid, ev in nb.events.items() if ev.performer})
 
 
 def _partition(labels: list[str]) -> set[frozenset[int]]:
@@ -78,7 +81,8 @@ def test_device_hand_overs_committed_one_by_one_equal_the_pure_replay(service, d
     """Shared devices (a few cookies and cart tokens, several emails and customer ids,
     browser and backend writes): what Neo4j holds after committing each write alone —
     holders, last_seen, limited urns read back every time — equals the in-memory replay of
-    the same writes, and the hand-over rule fired, for cookies and for cart tokens."""
+    the same writes, and the hand-over rule fired, for cookies and for cart tokens; and
+    every event ends on the same person in both, after session stitching moved some."""
     web = service.add_source("web", "web")
     hook = service.add_source("hook", "webhook")
     rng = random.Random(seed)
@@ -105,8 +109,18 @@ def test_device_hand_overs_committed_one_by_one_equal_the_pure_replay(service, d
     records, _, _ = driver.execute_query("MATCH (p:Profile) RETURN p.profile_id AS p, "
                                          "p.cluster_id AS c")
     cluster = {r["p"]: r["c"] for r in records}
-    assert _partition([cluster[p] for p in profiles]) == _partition(
-        _replayed_clusters(prepared, service.policy))
+    replayed, replayed_events = _replayed_clusters(prepared, service.policy)
+    assert _partition([cluster[p] for p in profiles]) == _partition(replayed)
+    performed, _, _ = driver.execute_query(
+        "MATCH (p:Profile)-[:PERFORMED]->(e:Event) RETURN e.event_id AS e, p.cluster_id AS c")
+    events = sorted(replayed_events)
+    assert len(performed) == len(events)
+    stored = {r["e"]: r["c"] for r in performed}
+    assert _partition([stored[e] for e in events]) == _partition(
+        [replayed_events[e] for e in events])
+    stitches, _, _ = driver.execute_query(
+        "MATCH (x:Conflict {kind: 'session_stitch'}) RETURN count(x) AS n")
+    assert stitches[0]["n"] > 0
     handovers, _, _ = driver.execute_query(
         "MATCH (x:Conflict {kind: 'device_handover'}) "
         "RETURN split(x.alias, ':')[1] AS type, count(x) AS n")

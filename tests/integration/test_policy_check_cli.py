@@ -46,7 +46,9 @@ def test_a_cluster_joined_only_by_a_cart_token_under_an_older_policy_is_reported
     out = cli("policy", "check", code=1)  # the default policy: cart tokens are devices
     assert mum["cluster_id"][:16] in out  # the table may shorten the id to fit
     assert "1 clusters were joined only through a shared device" in " ".join(out.split())
+    assert "session stitching: 30 minutes" in out
     file = tmp_path / "older.toml"
-    file.write_text('device_types = ["cookie", "anonymous_id"]\n')
-    assert "no existing cluster breaks this policy" in cli("policy", "check", "--file",
-                                                            str(file), code=0)
+    file.write_text('device_types = ["cookie", "anonymous_id"]\nsession_minutes = 0\n')
+    out = cli("policy", "check", "--file", str(file), code=0)
+    assert "no existing cluster breaks this policy" in out
+    assert "session stitching: off" in out

@@ -138,3 +138,14 @@ def test_the_shipped_one_email_policy_loads():
     root = Path(__file__).resolve().parents[2]
     policy = Policy.load(root / "benchmarks" / "policies" / "one-email.toml")
     assert policy.limit("email") == 1 and policy.limit("cookie") is None
+
+
+def test_session_stitching_is_on_by_default_serialised_and_never_negative(tmp_path):
+    assert Policy().session_minutes == 30
+    path = tmp_path / "policy.toml"
+    path.write_text("session_minutes = 0\n")
+    off = Policy.load(path)
+    assert off.session_minutes == 0
+    assert Policy.model_validate(json.loads(off.model_dump_json())) == off
+    with pytest.raises(ValueError, match="session_minutes"):
+        Policy(session_minutes=-1)

@@ -96,6 +96,9 @@ def policy_check(
                   if policy.handover_types else [])
     over = [r for r in rows if (limit := policy.limit(r["type"])) is not None
             and r["values"] > limit]
+    # Moves events, never joins or splits anyone: nothing stored to check, but say it.
+    console.print(f"session stitching: {policy.session_minutes} minutes" if
+                  policy.session_minutes else "session stitching: off", highlight=False)
     if not over and not shared:
         console.print("no existing cluster breaks this policy")
         return
