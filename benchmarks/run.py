@@ -151,13 +151,17 @@ def errors_of(results: list[dict]) -> dict[str, Any]:
 
 
 def quality_of(driver, items: list[Item], results: list[dict]) -> dict[str, Any]:
-    """Each ingested event's cluster (its writing profile's cluster now) vs its person."""
+    """Each ingested event's cluster now vs its person: where the event is now (session
+    stitching may have moved it since its write was answered), else its write's profile."""
     rows, _, _ = driver.execute_query("MATCH (p:Profile) RETURN p.profile_id AS p, "
                                       "p.cluster_id AS c")
     cluster = {r["p"]: r["c"] for r in rows}
-    pairs = [(item, cluster[result["profile_id"]])
-             for item, result in zip(items, results, strict=True)
-             if result.get("profile_id") in cluster]
+    rows, _, _ = driver.execute_query("MATCH (p:Profile)-[:PERFORMED]->(e:Event) "
+                                      "RETURN e.event_id AS e, p.profile_id AS p")
+    performer = {r["e"]: r["p"] for r in rows}
+    placed = [(item, performer.get(result.get("event_id"), result.get("profile_id")))
+              for item, result in zip(items, results, strict=True)]
+    pairs = [(item, cluster[profile]) for item, profile in placed if profile in cluster]
     return with_knowable(pairs)
 
 
