@@ -16,6 +16,7 @@ documentation analysts can trust. ``converge-graph query NAME --param k=v`` runs
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -165,7 +166,7 @@ class LibraryQuery:
 
         return "".join(
             _PARAM_REF.sub(literal, text) if is_code else text
-            for is_code, text in _spans(self.statement)
+            for is_code, text in _pieces(self.statement)
         )
 
     @property
@@ -271,6 +272,12 @@ def _parse_param(where: str, text: str) -> list[Param]:
             raise QueryFileError(f"{where}: default of ${param.name}: {exc.message}") from None
         param = Param(param.name, param.type, param.meaning, default)
     return [param]
+
+
+@functools.lru_cache(maxsize=256)
+def _pieces(statement: str) -> tuple[tuple[bool, str], ...]:
+    """:func:`_spans` of a statement, kept: every cluster read inlines the same one."""
+    return tuple(_spans(statement))
 
 
 def _spans(statement: str) -> Iterator[tuple[bool, str]]:
