@@ -236,7 +236,7 @@ def _merged(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _profile_public(row: dict[str, Any]) -> dict[str, Any]:
-    """A profile as the API shows it, from a row of read_cluster or read_profile."""
+    """A profile as the API shows it, from a row of cluster_page or read_profile."""
     p = row["profile"]
     return {
         "profile_id": p["profile_id"], "cluster_id": p["cluster_id"],

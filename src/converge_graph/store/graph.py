@@ -101,8 +101,8 @@ class Graph:
 
     def together(self, use: Callable[[], T]) -> T:
         """``use()`` with every read method it calls run in one read transaction: one
-        session and one snapshot instead of one of each per query (a cluster page reads
-        four queries). The driver may retry ``use`` whole; reads are safe to repeat."""
+        session and one snapshot instead of one of each per query (a verified lookup reads
+        two). The driver may retry ``use`` whole; reads are safe to repeat."""
         if getattr(self._reading, "tx", None) is not None:
             return use()
 
