@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     # anyone can send made-up tokens.
     auth_cache_size: int = Field(10_000, ge=1, alias="CVG_AUTH_CACHE_SIZE")
 
-    group_commit_wait_ms: float = Field(0.0, alias="CVG_GROUP_COMMIT_WAIT_MS")
+    # Group commit (service/commit.py): under load, how long to gather more writes.
+    group_commit_wait_ms: float = Field(2.0, ge=0, alias="CVG_GROUP_COMMIT_WAIT_MS")
     group_commit_max: int = Field(500, alias="CVG_GROUP_COMMIT_MAX")
     group_commit_workers: int = Field(1, alias="CVG_GROUP_COMMIT_WORKERS")
 

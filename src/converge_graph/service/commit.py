@@ -2,10 +2,13 @@
 as one batch, and each request is answered after its batch commits.
 
 One worker (the default) takes the first waiting write, then whatever else is already
-queued (up to ``max_items``), waiting at most ``max_wait`` seconds for more (none by
-default: idle, a lone write goes out at once), and commits them as one transaction;
-writes arriving meanwhile queue for the next. So batches grow with the load, writes
-commit in arrival order, and no two of our transactions contend for locks. Several
+queued (up to ``max_items``), and commits them as one transaction; writes arriving
+meanwhile queue for the next. So batches grow with the load, writes commit in arrival
+order, and no two of our transactions contend for locks. Under load (the last batch held
+more than one write) it also waits up to ``max_wait`` seconds for more (2 ms by default):
+the clients a commit answers all send their next write at once, and without the wait the
+first of them went out alone while the rest queued behind it for a whole transaction
+(measured: benchmarks/README.md). Idle, after a lone write, the next goes out at once. Several
 workers (``workers``) commit concurrently instead; on overlapping traffic their batches
 serialise on the aliases and clusters they share, which measured slower (docs/scaling.md).
 
@@ -26,7 +29,7 @@ from converge_graph.service import Service, Write
 
 
 class GroupCommit:
-    def __init__(self, service: Service, *, max_wait: float = 0.0, max_items: int = 500,
+    def __init__(self, service: Service, *, max_wait: float = 0.002, max_items: int = 500,
                  workers: int = 1) -> None:
         self.service = service
         self.max_wait = max_wait
@@ -56,9 +59,10 @@ class GroupCommit:
 
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
+        busy = False  # whether the last batch gathered more than one write
         while True:
             items = [await self._queue.get()]
-            deadline = loop.time() + self.max_wait
+            deadline = loop.time() + (self.max_wait if busy else 0.0)
             while len(items) < self.max_items:
                 try:
                     items.append(self._queue.get_nowait())
@@ -72,6 +76,7 @@ class GroupCommit:
                     items.append(await asyncio.wait_for(self._queue.get(), remaining))
                 except TimeoutError:
                     break
+            busy = len(items) > 1
             await self._commit(items)
 
     async def _commit(self, items: list[tuple[Prepared, asyncio.Future]]) -> None:
