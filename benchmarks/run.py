@@ -45,6 +45,8 @@ import httpx2 as httpx
 import neo4j
 from rich.console import Console
 
+from converge_graph.core.policy import DEVICE_TYPES
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ceiling import census, run_ceiling, run_raw_ceiling  # noqa: E402
@@ -365,7 +367,8 @@ def time_lookups(ctx: dict, urns: list[str], warmup: int) -> dict[str, Any]:
     # The statement the API runs for a lookup, as it runs it (an auto-commit query in a
     # read session): the API's own share is the difference between the two figures.
     query = (ROOT / "cypher" / "cluster_page.cypher").read_text()
-    params = {"cluster_id": None, "profile_limit": 101, "after_created": None,
+    params = {"cluster_id": None, "device_types": list(DEVICE_TYPES),
+              "profile_limit": 101, "after_created": None,
               "after_id": None, "link_limit": 101, "link_after_created": None,
               "link_after_from": None, "link_after_to": None, "with_properties": True}
     http_waits, bolt_waits, misses = [], [], 0

@@ -7,9 +7,10 @@
 // asked, as they are O(cluster size). Times are returned as ISO-8601 text
 // (src/converge_graph/store/values.py).
 // params: $cluster_id (string or null), $urn (string or null: used when $cluster_id is
-//         null), $profile_limit, $after_created (ISO-8601 or null), $after_id (string or
-//         null), $link_limit, $link_after_created (ISO-8601 or null), $link_after_from,
-//         $link_after_to (strings or null), $with_properties (boolean)
+//         null), $device_types (the policy's device alias types), $profile_limit,
+//         $after_created (ISO-8601 or null), $after_id (string or null), $link_limit,
+//         $link_after_created (ISO-8601 or null), $link_after_from, $link_after_to
+//         (strings or null), $with_properties (boolean)
 // returns: cluster_id (null: no such alias), summary {profiles, links, events, first_seen,
 //          last_seen} (profiles 0: no such cluster), profiles [{profile: {profile_id,
 //          cluster_id, properties_json, created_at, updated_at}, aliases}],
@@ -18,8 +19,7 @@
 CALL () {
   OPTIONAL MATCH (a:Alias {urn: $urn})<-[r:HAS_ALIAS]-(h:Profile)
   WITH h, a, r
-  ORDER BY CASE WHEN a.type IN ['cookie', 'anonymous_id', 'checkout', 'checkout_token',
-                                'cart', 'cart_token']
+  ORDER BY CASE WHEN a.type IN $device_types
                 THEN coalesce(r.last_seen, datetime({epochSeconds: 0})) END DESC,
            h.created_at
   LIMIT 1

@@ -46,6 +46,9 @@ DEFAULT_BLOCKED_PATTERNS: dict[str, list[str]] = {
 }
 
 
+# The default policy's device types (Policy.device_types).
+DEVICE_TYPES = ("cookie", "anonymous_id", "checkout", "checkout_token", "cart", "cart_token")
+
 class Policy(BaseModel):
     """How aliases are trusted. Exact values match case-insensitively; patterns fully."""
 
@@ -76,8 +79,7 @@ class Policy(BaseModel):
     # Types that name a device or one browser session on it, not a person
     # (docs/identity.md#device-hand-over): its cookie, and the checkout and cart tokens its
     # session hands to another domain, which belong to whoever holds the device then.
-    device_types: list[str] = Field(default_factory=lambda: [
-        "cookie", "anonymous_id", "checkout", "checkout_token", "cart", "cart_token"])
+    device_types: list[str] = Field(default_factory=lambda: list(DEVICE_TYPES))
     # Login identities: a device write carrying one of these that its device's current
     # person does not hold, when that person holds some, hands the device over instead of
     # joining the two. Empty: off (a device joins whoever logs in on it, limits permitting).

@@ -266,11 +266,10 @@ class Ingest:
         alias_rows, event_rows, forwarding = self.graph.read_batch(
             tx, [asdict(a) for a in aliases], events, now)
         known: dict[str, tuple[str, datetime]] = {}
+        performed: dict[str, str] = {}  # a device session's event -> its performer
         for row in alias_rows.values():
             for h in row["holders"]:
                 known[h["profile_id"]] = (h["cluster_id"], h["created_at"])
-        performed: dict[str, str] = {}  # a device session's event -> its performer
-        for row in alias_rows.values():
             for p in row["performers"]:
                 performed[p["event_id"]] = p["profile_id"]
                 known[p["profile_id"]] = (p["cluster_id"], p["created_at"])

@@ -65,7 +65,7 @@ class Reads:
 
     def lookup(self, raw_urn: str) -> str:
         urn = self.normalise_urn(raw_urn)
-        cluster_id = self.graph.cluster_by_alias(urn)
+        cluster_id = self.graph.cluster_by_alias(urn, self.policy.device_types)
         if cluster_id is None:
             raise NotFound(f"no profile holds the alias {urn}", field="alias")
         return cluster_id
@@ -85,7 +85,7 @@ class Reads:
         (docs/security.md#verified-reads). Claims by browsers are left out. One page: the
         verified part of a cluster is what one person's devices make."""
         urn = self.normalise_urn(raw_urn)
-        cluster_id = self.graph.cluster_by_alias(urn, verified=True)
+        cluster_id = self.graph.cluster_by_alias(urn, self.policy.device_types, verified=True)
         rows = self.graph.read_cluster_verified(cluster_id) if cluster_id else []
         start = {r["profile"]["profile_id"] for r in rows if urn in r["vouched_aliases"]}
         if not cluster_id or not start:
@@ -132,7 +132,7 @@ class Reads:
         every profile: O(cluster size)). One query (cluster_page.cypher)."""
         at = _cursor_in(after)
         page = self.graph.cluster_page(
-            cluster_id=cluster_id, urn=urn,
+            cluster_id=cluster_id, urn=urn, device_types=self.policy.device_types,
             profile_limit=0 if at["p"] == "end" else limit + 1, after=_mark(at["p"]),
             link_limit=0 if at["l"] == "end" else limit + 1, link_after=_mark(at["l"]),
             with_properties=after is None)

@@ -230,7 +230,8 @@ class Segment:
                     text = str(previous).strip()
                     previous_is_user = text in named or (
                         bool(text) and len(text) <= MAX_ID_LEN
-                        and self.graph.cluster_by_alias(f"urn:user_id:{text}") is not None)
+                        and self.graph.cluster_by_alias(
+                            f"urn:user_id:{text}", self.policy.device_types) is not None)
             write = segment_write(source, message, received_at,
                                   previous_is_user=previous_is_user)
             if isinstance(write, Write) and isinstance(message, dict):

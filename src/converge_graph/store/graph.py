@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -34,6 +34,7 @@ from neo4j.exceptions import (
     TransientError,
 )
 
+from converge_graph.core.policy import DEVICE_TYPES
 from converge_graph.errors import DatabaseUnavailable, InvalidInput
 from converge_graph.settings import Settings
 from converge_graph.store.queries import Q, Queries
@@ -328,14 +329,17 @@ class Graph:
         return {r["status"]: r["n"] for r in self._rows(self.q[Q.delivery_counts])}
 
     # -- reads ------------------------------------------------------------------------
-    def cluster_by_alias(self, urn: str, verified: bool = False) -> str | None:
-        rows = self._rows(self.q[Q.cluster_by_alias], urn=urn, verified=verified)
+    def cluster_by_alias(self, urn: str, device_types: Sequence[str] = DEVICE_TYPES,
+                         verified: bool = False) -> str | None:
+        """``device_types``: the policy's (a device answers its last user's cluster)."""
+        rows = self._rows(self.q[Q.cluster_by_alias], urn=urn, verified=verified,
+                          device_types=list(device_types))
         return rows[0]["cluster_id"] if rows else None
 
     def cluster_page(
-        self, *, cluster_id: str | None = None, urn: str | None = None, profile_limit: int,
-        after: list[str] | None, link_limit: int, link_after: list[str] | None,
-        with_properties: bool,
+        self, *, cluster_id: str | None = None, urn: str | None = None,
+        device_types: Sequence[str], profile_limit: int, after: list[str] | None,
+        link_limit: int, link_after: list[str] | None, with_properties: bool,
     ) -> dict[str, Any]:
         """A page of a cluster named by id or by an alias (see cluster_page.cypher); the
         cursors are the last page's keys, times as ISO-8601 text."""
@@ -343,10 +347,10 @@ class Graph:
         l_created, l_from, l_to = link_after or (None, None, None)
 
         page = self._rows(self.q[Q.cluster_page], cluster_id=cluster_id, urn=urn,
-                          profile_limit=profile_limit, after_created=created, after_id=pid,
-                          link_limit=link_limit, link_after_created=l_created,
-                          link_after_from=l_from, link_after_to=l_to,
-                          with_properties=with_properties)[0]
+                          device_types=list(device_types), profile_limit=profile_limit,
+                          after_created=created, after_id=pid, link_limit=link_limit,
+                          link_after_created=l_created, link_after_from=l_from,
+                          link_after_to=l_to, with_properties=with_properties)[0]
         summary = page["summary"]
         summary["first_seen"] = when(summary["first_seen"])
         summary["last_seen"] = when(summary["last_seen"])
