@@ -250,6 +250,19 @@ class ClusterPublic(BaseModel):
     browser_url: str | None = None
 
 
+class LookupQuery(BaseModel):
+    """The query string of ``GET /v1/clusters/lookup``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    alias: str = Field(description="urn:<type>:<value>")
+    limit: int = Field(100, ge=1, le=500, description="profiles and links per page")
+    after: str | None = Field(None, description="the 'next' cursor of the previous page")
+    trust: Literal["all", "verified"] = Field(
+        "all", description="all: every link (analytics); verified: only trusted or signed "
+        "evidence, what a page may be personalised with (docs/security.md#verified-reads)")
+
+
 class EventPublic(BaseModel):
     event_id: str
     event_name: str | None

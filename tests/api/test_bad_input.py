@@ -285,6 +285,34 @@ def test_lookup_of_a_malformed_urn_is_422_naming_alias(api, alias):
     assert resp.json()["error"]["field"] == "alias"
 
 
+@pytest.mark.parametrize("query, field", [
+    ({}, "alias"), ({"alias": "urn:customer_id:7", "limit": "0"}, "limit"),
+    ({"alias": "urn:customer_id:7", "limit": "many"}, "limit"),
+    ({"alias": "urn:customer_id:7", "trust": "some"}, "trust"),
+])
+def test_bad_lookup_parameters_are_422_naming_them(api, query, field):
+    api.webhook({"event_name": "Seen", "aliases": ["urn:customer_id:7"]})
+    resp = api.client.get("/v1/clusters/lookup", params=query, headers=api.read)
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["error"]["field"] == field
+
+
+def test_the_lookup_publishes_its_parameters_and_key():
+    """The lean lookup route (api/lean.py) keeps the OpenAPI entry FastAPI would write."""
+    from converge_graph.api import create_app
+    from converge_graph.settings import Settings
+
+    entry = create_app(Settings()).openapi()["paths"]["/v1/clusters/lookup"]["get"]
+    params = {p["name"]: p for p in entry["parameters"]}
+    assert set(params) == {"alias", "limit", "after", "trust"}
+    assert params["alias"]["required"] and not params["limit"]["required"]
+    assert (params["limit"]["schema"]["minimum"], params["limit"]["schema"]["maximum"]) == (1, 500)
+    assert params["trust"]["schema"]["enum"] == ["all", "verified"]
+    assert entry["security"] == [{"HTTPBearer": []}]
+    assert entry["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ClusterPublic")
+
+
 @pytest.mark.parametrize("before", ["garbage", "not-a-time|evt_1", "|", "2024-13-01T00:00|e"])
 def test_bad_cursor_is_422_naming_before(api, before):
     written = api.webhook({"event_name": "Seen", "aliases": ["urn:customer_id:7"]})

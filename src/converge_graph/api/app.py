@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.include_router(clusters.lookups)  # the hottest routes first: matched in order
     app.include_router(health.router)
     app.include_router(ingest.router)
     app.include_router(sdk.router)

@@ -2,45 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from converge_graph.api.deps import ReadKey, ServiceDep
-from converge_graph.core.cypher import browser_edit_url
+from converge_graph.api.lean import SECURED, model_response, query_of, query_parameters, require
 from converge_graph.errors import NotFound
-from converge_graph.models import ClusterPublic, EnrichedEvent, EventsPage, ProfilePublic
+from converge_graph.models import (
+    ClusterPublic,
+    EnrichedEvent,
+    EventsPage,
+    LookupQuery,
+    ProfilePublic,
+)
 
 router = APIRouter(tags=["identities"], dependencies=[ReadKey])
+lookups = APIRouter(tags=["identities"])  # lean routes: they check the key themselves
 PageLimit = Annotated[int, Query(ge=1, le=500, description="profiles and links per page")]
 After = Annotated[str | None, Query(description="the 'next' cursor of the previous page")]
 
 
 def browser_url(service, cluster_id: str) -> str:
     """Opens Browser with the library's cluster query for this cluster in the editor."""
-    query = service.browser_query.inline({"cluster_id": cluster_id})
-    return browser_edit_url(service.settings.browser_url, query)
+    return service.browser_query.edit_url(service.settings.browser_url,
+                                          {"cluster_id": cluster_id})
 
 
-@router.get("/v1/clusters/lookup", response_model=ClusterPublic, response_model_by_alias=True)
-async def lookup(
-    alias: Annotated[str, Query(description="urn:<type>:<value>")], service: ServiceDep,
-    limit: PageLimit = 100, after: After = None,
-    trust: Annotated[Literal["all", "verified"], Query(
-        description="all: every link (analytics); verified: only trusted or signed evidence, "
-                    "what a page may be personalised with (docs/security.md#verified-reads)")
-    ] = "all",
-) -> dict:
-    """The cluster holding an alias (normalised first, like a write)."""
-    if trust == "verified":
-        body = await run_in_threadpool(service.verified_lookup, alias)
-        body["browser_url"] = browser_url(service, body["cluster_id"])
-        return body
-    body = await run_in_threadpool(service.lookup_cluster, alias, limit, after)
+@lookups.get("/v1/clusters/lookup", response_model=ClusterPublic,
+             openapi_extra={"parameters": query_parameters(LookupQuery), **SECURED})
+async def lookup(request: Request) -> Response:
+    """The cluster holding an alias (normalised first, like a write). A lean route
+    (api/lean.py): the hottest read."""
+    await require(request, "read")
+    query = query_of(request, LookupQuery)
+    service = request.app.state.service
+    if query.trust == "verified":
+        body = await run_in_threadpool(service.verified_lookup, query.alias)
+    else:
+        body = await run_in_threadpool(service.lookup_cluster, query.alias, query.limit,
+                                       query.after)
     body["browser_url"] = browser_url(service, body["cluster_id"])
-    return body
+    return model_response(ClusterPublic, body)
 
 
 async def _cluster(service, cluster_id: str, limit: int = 100, after: str | None = None) -> dict:

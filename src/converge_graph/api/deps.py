@@ -34,7 +34,7 @@ def _key(creds: HTTPAuthorizationCredentials | None) -> str | None:
     return creds.credentials if creds else None
 
 
-async def _check(service: Service, key: str | None, scope: str) -> None:
+async def check_key(service: Service, key: str | None, scope: str) -> None:
     """In the event loop when the auth cache answers, in the threadpool when Neo4j must."""
     if service.key_cached(key):
         service.check_key(key, scope)
@@ -45,13 +45,13 @@ async def _check(service: Service, key: str | None, scope: str) -> None:
 async def require_read(
     service: ServiceDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:
-    await _check(service, _key(creds), "read")
+    await check_key(service, _key(creds), "read")
 
 
 async def require_admin(
     service: ServiceDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:
-    await _check(service, _key(creds), "admin")
+    await check_key(service, _key(creds), "admin")
 
 
 ReadKey = Depends(require_read)
