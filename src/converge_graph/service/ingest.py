@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -264,7 +264,7 @@ class Ingest:
             for eid, w in sorted(first.items())
         ]
         alias_rows, event_rows, forwarding = self.graph.read_batch(
-            tx, [asdict(a) for a in aliases], events, now)
+            tx, [{"urn": a.urn, "type": a.type, "value": a.value} for a in aliases], events, now)
         known: dict[str, tuple[str, datetime]] = {}
         performed: dict[str, str] = {}  # a device session's event -> its performer
         for row in alias_rows.values():

@@ -34,8 +34,20 @@ def native(value: Any) -> Any:
     return value
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def wire(value: Any) -> Any:
-    """Datetimes as ISO-8601 text, recursively through dicts and lists."""
+    """Datetimes as ISO-8601 text, recursively through dicts and lists. Dispatches on the
+    exact type first: a batch's parameters are tens of thousands of plain leaves, and
+    three ``isinstance`` checks per leaf were a sixth of the write path's Python CPU."""
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    if kind is dict:
+        return {k: wire(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [wire(v) for v in value]
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):
