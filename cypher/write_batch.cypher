@@ -21,6 +21,8 @@
 //                 ids and the time of its last write (docs/identity.md#session-stitching)
 //   moves       [{event_id, to}]  stored events a login's session stitching gave to
 //                 another profile: their PERFORMED edge moves there
+//   handoffs    [{urn, tokens}]  the tokens a device last handed on (its handed_on,
+//                 docs/identity.md#shared-devices)
 //   quarantined [urn]                          aliases that just became hubs
 //   conflicts   [{conflict_id, kind, alias, reason, event_id, source_id, profile_id,
 //                  other_profile_id, created_at}]  refused merges, quarantines and device
@@ -99,6 +101,11 @@ CALL () {
   MATCH (a:Alias {urn: row.urn})
   SET a.session = CASE WHEN size(row.events) > 0 THEN row.events END,
       a.session_last = datetime(row.last)
+}
+CALL () {
+  UNWIND $d.handoffs AS row
+  MATCH (a:Alias {urn: row.urn})
+  SET a.handed_on = row.tokens
 }
 CALL () {
   UNWIND $d.moves AS row

@@ -81,6 +81,9 @@ class AliasState:
     # and the time of its last write.
     session: list[str] = field(default_factory=list)
     session_last: datetime | None = None
+    # The tokens (policy.handoff_types) a device handed on in its last write carrying any
+    # (resolver case 6a).
+    handed_on: list[str] = field(default_factory=list)
 
     def vouched_holders(self) -> int:
         return sum(1 for p in self.holders if self.trust.get(p, Trust.TRUSTED).vouched)
@@ -127,6 +130,7 @@ class Delta:
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     sessions: list[dict[str, Any]] = field(default_factory=list)  # {urn, events, last}
     moves: list[dict[str, Any]] = field(default_factory=list)  # {event_id, to}: stored events
+    handoffs: list[dict[str, Any]] = field(default_factory=list)  # {urn, tokens}: handed_on
     deliveries: int = 0  # outbox rows recorded with it (set once written)
 
 
@@ -147,6 +151,7 @@ class Overlay:
         self.attach_trust: dict[tuple[str, str], Trust] = {}
         self.sessions: set[str] = set()  # device urns whose session changed
         self.moved: dict[str, str] = {}  # stored event id -> its new performer
+        self.handed: set[str] = set()  # device urns whose handed_on changed
 
     def find(self, cluster_id: str) -> str:
         while cluster_id in self.parent:
@@ -216,7 +221,8 @@ class Overlay:
         evidence = Evidence(w.trusted, {a.urn: w.trust_of(a.urn) for a in kept}, event_trust)
         decision, kept, refusals = decide_protected(
             kept, holders, clusters, self.nb.cluster_urns, self.policy,
-            cookie_urn=w.cookie_urn, performer=performer, evidence=evidence,
+            cookie_urn=w.cookie_urn, performer=performer, evidence=evidence, at=w.ts,
+            handed=self._handed(kept),
         )
         for refusal in refusals:
             alias = f"event:{w.event_id}" if refusal.alias is None else refusal.alias
@@ -290,6 +296,7 @@ class Overlay:
                 "timestamp": w.ts, "received_at": now, "source_id": w.source_id,
                 "properties_json": props_mod.dumps(w.properties), "trust": str(Trust.TRUSTED),
                 **props_mod.event_node_properties(w.properties, w.event_promoted)}
+        self._hand_on(kept)
         if self.policy.session_minutes:
             self._session(w, kept, profile_id, cluster_id, created, now)
         for item in w.ignored + ignored:
@@ -308,6 +315,34 @@ class Overlay:
                 "profile_id": profile_id, "cluster_id": cluster_id,
                 "ignored_aliases": [{"alias": i["alias"], "reason": i["reason"]}
                                     for i in w.ignored + ignored]}
+
+    def _handed(self, aliases: list[Alias]) -> dict[str, Holder]:
+        """Per device of an anonymous write, the latest vouched user of a token it handed
+        on (resolver case 6a decides whether it counts)."""
+        if not all(a.type in self.policy.device_types for a in aliases):
+            return {}
+        out = {}
+        for alias in aliases:
+            users = [self._holder(p, t) for t in self.nb.aliases[alias.urn].handed_on
+                     if t in self.nb.aliases for p in self.nb.aliases[t].holders]
+            vouched = [u for u in users if u.trust.vouched]
+            if vouched:
+                out[alias.urn] = max(vouched, key=lambda h: (h.last_seen or h.created_at,
+                                                             h.profile_id))
+        return out
+
+    def _hand_on(self, kept: list[Alias]) -> None:
+        """A write carrying a device and tokens it hands on records them on the device."""
+        tokens = sorted(a.urn for a in kept if a.type in self.policy.handoff_types)
+        if not tokens:
+            return
+        for alias in kept:
+            if alias.type in self.policy.device_types and alias.type not in \
+                    self.policy.handoff_types:
+                state = self.nb.aliases[alias.urn]
+                if state.handed_on != tokens:
+                    state.handed_on = tokens
+                    self.handed.add(alias.urn)
 
     def _session(self, w: Prepared, kept: list[Alias], profile_id: str, cluster_id: str,
                  created: bool, now: datetime) -> None:
@@ -385,6 +420,8 @@ class Overlay:
         d.sessions = [{"urn": urn, "events": self.nb.aliases[urn].session,
                        "last": self.nb.aliases[urn].session_last}
                       for urn in sorted(self.sessions)]
+        d.handoffs = [{"urn": urn, "tokens": self.nb.aliases[urn].handed_on}
+                      for urn in sorted(self.handed)]
         d.moves = [{"event_id": eid, "to": to} for eid, to in sorted(self.moved.items())
                    if self.nb.events[eid].replace is None]
         return d

@@ -48,6 +48,9 @@ DEFAULT_BLOCKED_PATTERNS: dict[str, list[str]] = {
 
 # The default policy's device types (Policy.device_types).
 DEVICE_TYPES = ("cookie", "anonymous_id", "checkout", "checkout_token", "cart", "cart_token")
+# The default policy's handoff types (Policy.handoff_types): the device types that a
+# browser session hands on, rather than the browser itself.
+HANDOFF_TYPES = ("checkout", "checkout_token", "cart", "cart_token")
 
 class Policy(BaseModel):
     """How aliases are trusted. Exact values match case-insensitively; patterns fully."""
@@ -90,6 +93,15 @@ class Policy(BaseModel):
     # this many minutes since the device's last write, none identified since) from
     # whoever else performed them. 0: off.
     session_minutes: int = Field(default=30, ge=0)
+    # Shared devices (docs/identity.md#shared-devices): a device more than one person has
+    # used, whose last user is identified and whose session on it is over, is decided as
+    # new by an anonymous write: its anonymous use is no one's until someone identifies
+    # on it again. False: it follows its last user.
+    shared_device_own_profile: bool = True
+    # Tokens a device's session hands on to another domain (a cart given to the checkout
+    # page): a person's later vouched use of one (the backend's order) counts as their use
+    # of the device that handed it on (docs/identity.md#shared-devices). Empty: off.
+    handoff_types: list[str] = Field(default_factory=lambda: list(HANDOFF_TYPES))
 
     def limit(self, alias_type: str) -> int | None:
         value = self.limits.get(alias_type, self.default_limit)

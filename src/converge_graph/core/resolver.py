@@ -26,6 +26,14 @@ rule: a write may join its device to at most one person.
    policy's ``device_types``) stands for its *current* holders: those in the cluster of
    the profile that used it last (``last_seen``). Until a device changes hands that is
    every holder; afterwards the earlier person's attachments stay, but link nothing.
+   For an anonymous write (device aliases only), two refinements (:func:`device_users`):
+   (a) a token the device handed on (the policy's ``handoff_types``: the cart its session
+   gave the checkout domain) that a person has since used with vouched evidence (the
+   backend's order) counts as that person's use of the device, at that time; (b) a
+   device used by more than one person whose last user is an identified person (holds
+   a login identity) whose session on it is over (``session_minutes``) is decided as if
+   it were new: a shared device's anonymous use after a session is no one's until
+   someone identifies on it (the policy's ``shared_device_own_profile``).
 7. Device hand-over: a write carrying devices, all held by one current person, and a
    login identity (the policy's ``handover_types``) that this person does not hold, when
    they hold some and nothing else in the write (no other alias, no repeated event) is
@@ -55,7 +63,7 @@ Then, the same device rule once the write is placed (:func:`session_role`,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from converge_graph.core.aliases import Alias
@@ -295,6 +303,40 @@ def current_holders(aliases: list[Alias], holders: dict[str, list[Holder]], poli
     return narrowed
 
 
+def _used(h: Holder) -> datetime:
+    return h.last_seen or h.created_at
+
+
+def device_users(aliases: list[Alias], holders: dict[str, list[Holder]],
+                 cluster_urns: dict[str, set[str]], policy: Policy, at: datetime | None,
+                 handed: dict[str, Holder] | None = None) -> dict[str, list[Holder]]:
+    """Case 6 (a) and (b), for an anonymous write at event time ``at``: each device's
+    holders with the later vouched user of a token it handed on, and none at all (a new
+    device) for a shared device whose identified last user's session is over."""
+    if at is None or not aliases or not all(a.type in policy.device_types for a in aliases):
+        return holders
+    out = holders
+    window = timedelta(minutes=policy.session_minutes)
+    for alias in aliases:
+        held = before = holders.get(alias.urn, [])
+        user = (handed or {}).get(alias.urn)
+        if user is not None and user.trust.vouched and all(_used(h) < _used(user)
+                                                           for h in held):
+            held = [*held, user]  # (a) the order says who was at the device
+        if (policy.shared_device_own_profile and policy.session_minutes
+                and len({h.cluster_id for h in held}) > 1):
+            last = max(held, key=_recency)
+            if _used(last) < at - window and any(
+                    urn_type(u) in policy.handover_types
+                    for u in cluster_urns.get(last.cluster_id, ())):
+                held = []  # (b) a shared device after its last identified session
+        if held is not before:
+            if out is holders:
+                out = dict(holders)
+            out[alias.urn] = held
+    return out
+
+
 def device_handover(aliases: list[Alias], holders: dict[str, list[Holder]],
                     cluster_urns: dict[str, set[str]], policy: Policy,
                     performer: Holder | None) -> list[Refusal]:
@@ -334,12 +376,16 @@ def decide_protected(
     cookie_urn: str | None = None,
     performer: Holder | None = None,
     evidence: Evidence = TRUSTED,
+    at: datetime | None = None,
+    handed: dict[str, Holder] | None = None,
 ) -> tuple[Decision, list[Alias], list[Refusal]]:
     """:func:`decide` under the trust rule (docs/security.md#the-trust-model) and merge
     protection (docs/identity.md#merge-protection).
 
-    First, a device alias counts only through its current holders, and a write that hands
-    its devices over (cases 6 and 7) is decided as if they were new. Then an
+    First, a device alias counts only through its current holders (case 6; for an
+    anonymous write at event time ``at``, with ``handed``: per device, the latest vouched
+    user of a token it handed on), and a write that hands its devices over (case 7) is
+    decided as if they were new. Then an
     untrusted write joins its browser to at most one established person: every alias (and
     a repeated event) that would join another is refused as a bridge, and the write is
     decided again. Then, while the decision would give a cluster more distinct
@@ -351,6 +397,7 @@ def decide_protected(
     """
     kept = list(aliases)
     refusals: list[Refusal] = []
+    holders = device_users(aliases, holders, cluster_urns, policy, at, handed)
     everyone = holders
     holders = current_holders(aliases, holders, policy)
     handovers = device_handover(aliases, holders, cluster_urns, policy, performer)

@@ -42,6 +42,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def handed_tokens(alias_rows: dict[str, dict[str, Any]]) -> dict[str, AliasState]:
+    """The tokens a batch's devices handed on that the batch itself does not carry, as read
+    beside their device (their holders only: resolver case 6a,
+    docs/identity.md#shared-devices)."""
+    tokens: dict[str, AliasState] = {}
+    for row in alias_rows.values():
+        for h in row["handed"]:
+            if h["urn"] in alias_rows:
+                continue  # carried by the batch: read (and locked) as its own alias
+            state = tokens.setdefault(h["urn"], AliasState([], False, False))
+            if h["profile_id"] not in state.holders:
+                state.holders.append(h["profile_id"])
+                state.trust[h["profile_id"]] = Trust(h["trust"])
+                if h["last_seen"] is not None:
+                    state.last_seen[h["profile_id"]] = h["last_seen"]
+    return tokens
+
+
 @dataclass
 class Write:
     """One write after parsing, whichever endpoint it came through."""
@@ -273,6 +291,8 @@ class Ingest:
             for p in row["performers"]:
                 performed[p["event_id"]] = p["profile_id"]
                 known[p["profile_id"]] = (p["cluster_id"], p["created_at"])
+            for h in row["handed"]:
+                known[h["profile_id"]] = (h["cluster_id"], h["created_at"])
         for row in event_rows.values():
             if row["performer"]:
                 p = row["performer"]
@@ -288,8 +308,8 @@ class Ingest:
                                      {h["profile_id"]: h["last_seen"] for h in row["holders"]
                                       if h["last_seen"] is not None},
                                      [e for e in row["session"] if e in performed],
-                                     row["session_last"])
-                     for urn, row in alias_rows.items()},
+                                     row["session_last"], row["handed_on"])
+                     for urn, row in alias_rows.items()} | handed_tokens(alias_rows),
             events={**{eid: EventState(True, p, False) for eid, p in performed.items()},
                     **{eid: EventState(
                 seen=not row["created"], link_blocked=row["link_blocked"],
@@ -312,6 +332,6 @@ class Ingest:
             tx, now, profiles=d.profiles, clusters=d.clusters, relabels=d.relabels,
             links=d.links, attachments=d.attachments, properties=d.properties,
             events=d.events, quarantined=d.quarantined, conflicts=d.conflicts,
-            sessions=d.sessions, moves=d.moves,
+            sessions=d.sessions, moves=d.moves, handoffs=d.handoffs,
         )
 

@@ -175,8 +175,9 @@ class Graph:
     ) -> tuple[dict[str, dict], dict[str, dict], bool]:
         """Lock the aliases, store new events: per urn ``holders``, ``quarantined``,
         ``link_blocked``, a device's ``session``, ``session_last`` and the ``performers`` of
-        its session's events; per event id ``created``, ``link_blocked``, ``performer``; and
-        whether any destination is enabled."""
+        its session's events, the tokens it ``handed_on`` and their holders (``handed``);
+        per event id ``created``, ``link_blocked``, ``performer``; and whether any
+        destination is enabled."""
         record = tx.run(self.q[Q.read_batch], d={"aliases": aliases, "events": wire(events)},
                         now=now.isoformat()).single(strict=True)
         for alias in record["aliases"]:
@@ -186,6 +187,9 @@ class Graph:
             alias["session_last"] = when(alias["session_last"])
             for performer in alias["performers"]:
                 performer["created_at"] = when(performer["created_at"])
+            for user in alias["handed"]:
+                user["created_at"] = when(user["created_at"])
+                user["last_seen"] = when(user["last_seen"])
         for event in record["events"]:
             if event["performer"] is not None:
                 event["performer"]["created_at"] = when(event["performer"]["created_at"])
