@@ -14,7 +14,7 @@ from tests.unit.test_batch_replay import NOW, T0, alias, neighbourhood, replay, 
 
 LAPTOP = "urn:cookie:laptop"
 MUM = "urn:email:mum@x.com"
-GUEST = "urn:customer_id:guest"
+GUEST = "urn:customer_id:visitor"
 CART = "urn:checkout:cart-1"
 HOUR = 60
 DAY = 24 * HOUR
