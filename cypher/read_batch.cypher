@@ -17,9 +17,10 @@
 //          cluster_id, created_at, trust, last_seen}], session (a device's current session:
 //          its anonymous events' ids, oldest first, docs/identity.md#session-stitching),
 //          session_last, performers (of those events: [{event_id, profile_id, cluster_id,
-//          created_at}]), handed_on (the tokens a device last handed on) and handed (their
-//          holders, quarantined or unmerged tokens left out: [{urn, profile_id, cluster_id,
-//          created_at, trust, last_seen}], docs/identity.md#shared-devices)}), events
+//          created_at}]), handed (the holders of the tokens a device last handed on, its
+//          handed_on, quarantined or unmerged tokens left out: [{urn, profile_id,
+//          cluster_id, created_at, trust, last_seen}], docs/identity.md#shared-devices)}),
+//          events
 //          (list of {event_id, created,
 //          link_blocked, trust, shared_links, source_id, performer: {profile_id, cluster_id,
 //          created_at} or null}); times as ISO-8601 strings; forwarding (whether any
@@ -44,7 +45,6 @@ CALL () {
       RETURN {event_id: eid, profile_id: q.profile_id, cluster_id: q.cluster_id,
               created_at: toString(q.created_at)}
     },
-    handed_on: coalesce(a.handed_on, []),
     handed: COLLECT {
       UNWIND coalesce(a.handed_on, []) AS turn
       MATCH (q:Profile)-[r:HAS_ALIAS]->(t:Alias {urn: turn})

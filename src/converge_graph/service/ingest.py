@@ -42,21 +42,29 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def handed_users(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """Of the holders of the tokens a device handed on (as ``read_batch`` read them beside
+    the device), those that can count as its last user (resolver case 6a,
+    docs/identity.md#shared-devices): vouched, and later than every holder of the device."""
+    used = [h["last_seen"] for h in row["holders"] if h["last_seen"] is not None]
+    last = max(used) if used else None
+    return [h for h in row["handed"] if Trust(h["trust"]).vouched and h["last_seen"] is not None
+            and (last is None or h["last_seen"] > last)]
+
+
 def handed_tokens(alias_rows: dict[str, dict[str, Any]]) -> dict[str, AliasState]:
-    """The tokens a batch's devices handed on that the batch itself does not carry, as read
-    beside their device (their holders only: resolver case 6a,
-    docs/identity.md#shared-devices)."""
+    """Those tokens' states, for the tokens the batch itself does not carry (a token it
+    carries is read, and locked, as its own alias)."""
     tokens: dict[str, AliasState] = {}
     for row in alias_rows.values():
-        for h in row["handed"]:
+        for h in handed_users(row):
             if h["urn"] in alias_rows:
-                continue  # carried by the batch: read (and locked) as its own alias
+                continue
             state = tokens.setdefault(h["urn"], AliasState([], False, False))
             if h["profile_id"] not in state.holders:
                 state.holders.append(h["profile_id"])
                 state.trust[h["profile_id"]] = Trust(h["trust"])
-                if h["last_seen"] is not None:
-                    state.last_seen[h["profile_id"]] = h["last_seen"]
+                state.last_seen[h["profile_id"]] = h["last_seen"]
     return tokens
 
 
@@ -291,7 +299,7 @@ class Ingest:
             for p in row["performers"]:
                 performed[p["event_id"]] = p["profile_id"]
                 known[p["profile_id"]] = (p["cluster_id"], p["created_at"])
-            for h in row["handed"]:
+            for h in handed_users(row):
                 known[h["profile_id"]] = (h["cluster_id"], h["created_at"])
         for row in event_rows.values():
             if row["performer"]:
@@ -308,7 +316,8 @@ class Ingest:
                                      {h["profile_id"]: h["last_seen"] for h in row["holders"]
                                       if h["last_seen"] is not None},
                                      [e for e in row["session"] if e in performed],
-                                     row["session_last"], row["handed_on"])
+                                     row["session_last"],
+                                     sorted({h["urn"] for h in row["handed"]}))
                      for urn, row in alias_rows.items()} | handed_tokens(alias_rows),
             events={**{eid: EventState(True, p, False) for eid, p in performed.items()},
                     **{eid: EventState(
