@@ -153,3 +153,13 @@ def test_the_overlay_reads_the_token_users_it_was_given():
     nb.cluster_urns.update({"c-guest": {GUEST}, "c-mum": {MUM}})
     result = Overlay(nb, Policy(), NOW).apply(0, browse)
     assert result["profile_id"] == "p-mum"
+
+
+def test_both_rules_are_on_by_default_and_a_toml_policy_turns_them_off(tmp_path):
+    assert Policy().shared_device_own_profile is True
+    assert Policy().handoff_types == ["checkout", "checkout_token", "cart", "cart_token"]
+    path = tmp_path / "policy.toml"
+    path.write_text("shared_device_own_profile = false\nhandoff_types = []\n", encoding="utf-8")
+    off = Policy.load(path)
+    assert (off.shared_device_own_profile, off.handoff_types) == (False, [])
+    assert Policy.model_validate_json(off.model_dump_json()) == off
