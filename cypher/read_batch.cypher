@@ -20,8 +20,7 @@
 //          created_at}]), handed (the holders of the tokens a device last handed on, its
 //          handed_on, quarantined or unmerged tokens left out: [{urn, profile_id,
 //          cluster_id, created_at, trust, last_seen}], docs/identity.md#shared-devices)}),
-//          events
-//          (list of {event_id, created,
+//          events (list of {event_id, created,
 //          link_blocked, trust, shared_links, source_id, performer: {profile_id, cluster_id,
 //          created_at} or null}); times as ISO-8601 strings; forwarding (whether any
 //          destination is enabled: the outbox statement is skipped when none is); a trust missing from older data reads as 'trusted'
