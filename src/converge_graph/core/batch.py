@@ -319,10 +319,11 @@ class Overlay:
     def _handed(self, aliases: list[Alias]) -> dict[str, Holder]:
         """Per device of an anonymous write, the latest vouched user of a token it handed
         on (resolver case 6a decides whether it counts)."""
-        if not all(a.type in self.policy.device_types for a in aliases):
+        handing = [a for a in aliases if self.nb.aliases[a.urn].handed_on]
+        if not handing or not all(a.type in self.policy.device_types for a in aliases):
             return {}
         out = {}
-        for alias in aliases:
+        for alias in handing:
             users = [self._holder(p, t) for t in self.nb.aliases[alias.urn].handed_on
                      if t in self.nb.aliases for p in self.nb.aliases[t].holders]
             vouched = [u for u in users if u.trust.vouched]
@@ -333,9 +334,10 @@ class Overlay:
 
     def _hand_on(self, kept: list[Alias]) -> None:
         """A write carrying a device and tokens it hands on records them on the device."""
-        tokens = sorted(a.urn for a in kept if a.type in self.policy.handoff_types)
+        tokens = [a.urn for a in kept if a.type in self.policy.handoff_types]
         if not tokens:
             return
+        tokens.sort()
         for alias in kept:
             if alias.type in self.policy.device_types and alias.type not in \
                     self.policy.handoff_types:

@@ -313,18 +313,20 @@ def device_users(aliases: list[Alias], holders: dict[str, list[Holder]],
     """Case 6 (a) and (b), for an anonymous write at event time ``at``: each device's
     holders with the later vouched user of a token it handed on, and none at all (a new
     device) for a shared device whose identified last user's session is over."""
-    if at is None or not aliases or not all(a.type in policy.device_types for a in aliases):
+    shared = policy.shared_device_own_profile and policy.session_minutes
+    if at is None or not (shared or handed) or not aliases or not all(
+            a.type in policy.device_types for a in aliases):
         return holders
     out = holders
     window = timedelta(minutes=policy.session_minutes)
     for alias in aliases:
         held = before = holders.get(alias.urn, [])
-        user = (handed or {}).get(alias.urn)
+        user = handed.get(alias.urn) if handed else None
         if user is not None and user.trust.vouched and all(_used(h) < _used(user)
                                                            for h in held):
             held = [*held, user]  # (a) the order says who was at the device
-        if (policy.shared_device_own_profile and policy.session_minutes
-                and len({h.cluster_id for h in held}) > 1):
+        if shared and len(held) > 1 and any(h.cluster_id != held[0].cluster_id
+                                            for h in held):
             last = max(held, key=_recency)
             if _used(last) < at - window and any(
                     urn_type(u) in policy.handover_types

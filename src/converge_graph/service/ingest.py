@@ -46,6 +46,8 @@ def handed_users(row: dict[str, Any]) -> list[dict[str, Any]]:
     """Of the holders of the tokens a device handed on (as ``read_batch`` read them beside
     the device), those that can count as its last user (resolver case 6a,
     docs/identity.md#shared-devices): vouched, and later than every holder of the device."""
+    if not row["handed"]:
+        return []
     used = [h["last_seen"] for h in row["holders"] if h["last_seen"] is not None]
     last = max(used) if used else None
     return [h for h in row["handed"] if Trust(h["trust"]).vouched and h["last_seen"] is not None
