@@ -99,6 +99,11 @@ def policy_check(
     # Moves events, never joins or splits anyone: nothing stored to check, but say it.
     console.print(f"session stitching: {policy.session_minutes} minutes" if
                   policy.session_minutes else "session stitching: off", highlight=False)
+    # Shared devices likewise only decide later anonymous writes (docs/identity.md).
+    own = policy.shared_device_own_profile and policy.session_minutes
+    console.print(f"shared devices: {'own profile after a session' if own else 'off'}; "
+                  f"hand-off tokens: {', '.join(policy.handoff_types) or 'none'}",
+                  highlight=False)
     if not over and not shared:
         console.print("no existing cluster breaks this policy")
         return
