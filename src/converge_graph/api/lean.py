@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ValidationError
 
 from converge_graph.api.deps import check_key
@@ -42,8 +43,8 @@ def query_of(request: Request, model: type[M]) -> M:
 
 
 def bearer_key(request: Request) -> str | None:
-    """The key of an ``Authorization: Bearer …`` header (as fastapi.security.HTTPBearer)."""
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    """The key of an ``Authorization: Bearer …`` header, read as ``HTTPBearer`` reads it."""
+    scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
     return credentials if scheme.lower() == "bearer" and credentials else None
 
 
