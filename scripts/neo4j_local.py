@@ -321,6 +321,12 @@ def load_instance(home: Path) -> dict | None:
         return None
 
 
+def new_password() -> str:
+    """144 random bits as hex: a password neo4j-admin takes as an argument whatever it
+    draws (a URL-safe token starts with '-' one time in 64, and was read as an option)."""
+    return secrets.token_hex(18)
+
+
 def read_password(home: Path) -> str | None:
     try:
         return (home / PASSWORD_FILE).read_text().strip() or None
@@ -394,7 +400,7 @@ def ensure_password(home: Path, java: str, lib: Path) -> None:
                 f"{pw_file} is missing but the database in {home / 'data'} already exists; "
                 "its password cannot be recovered. Start with --fresh to wipe it."
             )
-        pw = secrets.token_urlsafe(18)
+        pw = new_password()
         fd = os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(pw + "\n")
