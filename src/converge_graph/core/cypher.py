@@ -165,9 +165,9 @@ class LibraryQuery:
         """:func:`browser_edit_url` of :meth:`inline`, the statement's own text quoted once
         per process (percent-encoding works character by character): every cluster read
         links to the same statement, and quoting all of it was a tenth of a lookup's CPU."""
-        arg = "".join(_quoted(text) if fixed else quote(text, safe="")
-                      for fixed, text in self._inlined(params))
-        return f"{browser_url.rstrip('/')}/?cmd=edit&arg={arg}"
+        return _edit_link(browser_url, "".join(
+            _quoted(text) if fixed else quote(text, safe="")
+            for fixed, text in self._inlined(params)))
 
     def _inlined(self, params: Mapping[str, Any]) -> Iterator[tuple[bool, str]]:
         """(fixed, text) pieces of :meth:`inline`: the statement's text, or a literal."""
@@ -345,7 +345,11 @@ def cypher_literal(value: Any) -> str:
 
 def browser_edit_url(browser_url: str, cypher: str) -> str:
     """A Neo4j Browser link that opens with ``cypher`` in the editor (``?cmd=edit&arg=``)."""
-    return f"{browser_url.rstrip('/')}/?cmd=edit&arg={quote(cypher, safe='')}"
+    return _edit_link(browser_url, quote(cypher, safe=""))
+
+
+def _edit_link(browser_url: str, quoted: str) -> str:
+    return f"{browser_url.rstrip('/')}/?cmd=edit&arg={quoted}"
 
 
 

@@ -80,10 +80,6 @@ def translated() -> Iterator[None]:
         raise DatabaseUnavailable(f"Neo4j could not complete the request: {exc}") from exc
 
 
-def _data(record: neo4j.Record) -> dict[str, Any]:
-    return record.data()
-
-
 def _decoded(record: neo4j.Record) -> dict[str, Any]:
     return dict(zip(record.keys(), record.values(), strict=True))
 
@@ -128,7 +124,7 @@ class Graph:
         tx = getattr(self._reading, "tx", None)
         if tx is not None:
             return [native(r.data()) for r in tx.run(query, params)]
-        return [native(row) for row in self._auto_read(query, params, _data)]
+        return [native(row) for row in self._auto_read(query, params, neo4j.Record.data)]
 
     def _decoded_rows(self, query: str, **params: Any) -> list[dict[str, Any]]:
         """:meth:`_rows` of a statement that returns only text, numbers, booleans, lists and
