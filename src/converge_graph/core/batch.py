@@ -32,7 +32,8 @@ from converge_graph.core.trust import Trust, strongest
 
 CONFLICT_KINDS = {RefusalKind.LIMIT: "refused_merge", RefusalKind.BRIDGE: "refused_bridge",
                   RefusalKind.UNSIGNED: "unsigned_alias", RefusalKind.EVENT_HUB: "event_hub",
-                  RefusalKind.HANDOVER: "device_handover"}
+                  RefusalKind.HANDOVER: "device_handover",
+                  RefusalKind.FIRST_LOGIN: "first_login"}
 # The most events one device's session keeps for stitching (its newest): a bound on what a
 # login moves and on what every write on the device reads back.
 SESSION_MAX = 100
@@ -222,7 +223,7 @@ class Overlay:
         decision, kept, refusals = decide_protected(
             kept, holders, clusters, self.nb.cluster_urns, self.policy,
             cookie_urn=w.cookie_urn, performer=performer, evidence=evidence, at=w.ts,
-            handed=self._handed(kept),
+            handed=self._handed(kept), live=self._live(w, kept),
         )
         for refusal in refusals:
             alias = f"event:{w.event_id}" if refusal.alias is None else refusal.alias
@@ -331,6 +332,17 @@ class Overlay:
                 out[alias.urn] = max(vouched, key=lambda h: (h.last_seen or h.created_at,
                                                              h.profile_id))
         return out
+
+    def _live(self, w: Prepared, aliases: list[Alias]) -> frozenset[str]:
+        """The write's devices whose session holds anonymous events and has had no gap
+        over the window before this write (resolver case 6c)."""
+        if not self.policy.session_minutes:
+            return frozenset()
+        window = timedelta(minutes=self.policy.session_minutes)
+        return frozenset(
+            a.urn for a in aliases if a.type in self.policy.device_types
+            and (state := self.nb.aliases[a.urn]).session and state.session_last is not None
+            and w.ts - state.session_last <= window)
 
     def _hand_on(self, kept: list[Alias]) -> None:
         """A write carrying a device and tokens it hands on records them on the device."""

@@ -34,6 +34,12 @@ rule: a write may join its device to at most one person.
    a login identity) whose session on it is over (``session_minutes``) is decided as if
    it were new: a shared device's anonymous use after a session is no one's until
    someone identifies on it (the policy's ``shared_device_own_profile``).
+   (c) A write carrying a login identity that someone already holds, in a live session
+   (``session_minutes``) on a device only anonymous use has held (no holder's person
+   holds a login identity), and no hand-off token, decides the device as new: the
+   login takes its session (case 10) but not the device's older anonymous history,
+   which may be the device owner's rather than a known visitor's (the policy's
+   ``first_login_session_only``; :func:`first_login`).
 7. Device hand-over: a write carrying devices, all held by one current person, and a
    login identity (the policy's ``handover_types``) that this person does not hold, when
    they hold some and nothing else in the write (no other alias, no repeated event) is
@@ -219,6 +225,7 @@ class RefusalKind(StrEnum):
     UNSIGNED = "unsigned"  # a strong id from the browser without a valid signature
     EVENT_HUB = "event_hub"  # one event id already joined too many profiles
     HANDOVER = "device_handover"  # a device changed hands: it joins not its two people
+    FIRST_LOGIN = "first_login"  # a known person's login took a device's session only
 
 
 @dataclass(frozen=True)
@@ -339,6 +346,36 @@ def device_users(aliases: list[Alias], holders: dict[str, list[Holder]],
     return out
 
 
+def first_login(aliases: list[Alias], holders: dict[str, list[Holder]],
+                cluster_urns: dict[str, set[str]], policy: Policy, live: frozenset[str]
+                ) -> list[Refusal]:
+    """Case 6 (c): the devices, each with its anonymous history's last holder, whose older
+    history this login does not take. ``live``: the write's devices with a session that
+    has anonymous events and no gap since (``core.batch`` keeps it)."""
+    if not (policy.first_login_session_only and policy.session_minutes and live):
+        return []
+    logins = [a for a in aliases if a.type in policy.handover_types]
+    if not any(holders.get(a.urn) for a in logins):
+        return []  # no one holds the identity yet: the device's first person
+    if any(a.type in policy.handoff_types for a in aliases):
+        return []  # an order through a hand-off token: the token says whose it is
+    out = []
+    for alias in aliases:
+        held = holders.get(alias.urn)
+        if alias.urn not in live or alias.type not in policy.device_types or not held:
+            continue
+        if any(urn_type(u) in policy.handover_types
+               for c in {h.cluster_id for h in held} for u in cluster_urns.get(c, ())):
+            continue  # someone identified on it: hand-over rules (case 7)
+        named = ", ".join(sorted(a.urn for a in logins))
+        out.append(Refusal(
+            alias.urn, f"first_login: {named} is already known elsewhere and logged in "
+            f"during a session on {alias.urn}, which only anonymous use had held: the login "
+            "takes that session's events, not the device's older anonymous history",
+            RefusalKind.FIRST_LOGIN, max(held, key=_recency).profile_id))
+    return out
+
+
 def device_handover(aliases: list[Alias], holders: dict[str, list[Holder]],
                     cluster_urns: dict[str, set[str]], policy: Policy,
                     performer: Holder | None) -> list[Refusal]:
@@ -380,14 +417,16 @@ def decide_protected(
     evidence: Evidence = TRUSTED,
     at: datetime | None = None,
     handed: dict[str, Holder] | None = None,
+    live: frozenset[str] = frozenset(),
 ) -> tuple[Decision, list[Alias], list[Refusal]]:
     """:func:`decide` under the trust rule (docs/security.md#the-trust-model) and merge
     protection (docs/identity.md#merge-protection).
 
     First, a device alias counts only through its current holders (case 6; for an
     anonymous write at event time ``at``, with ``handed``: per device, the latest vouched
-    user of a token it handed on), and a write that hands its devices over (case 7) is
-    decided as if they were new. Then an
+    user of a token it handed on), and a write that hands its devices over (case 7), or
+    a known person's login in a live session (``live``) on a device only anonymous use
+    has held (case 6c), is decided as if they were new. Then an
     untrusted write joins its browser to at most one established person: every alias (and
     a repeated event) that would join another is refused as a bridge, and the write is
     decided again. Then, while the decision would give a cluster more distinct
@@ -398,7 +437,9 @@ def decide_protected(
     kept, and what was refused.
     """
     kept = list(aliases)
-    refusals: list[Refusal] = []
+    refusals = first_login(aliases, holders, cluster_urns, policy, live)
+    if refusals:
+        holders = {**holders, **{r.alias: [] for r in refusals if r.alias is not None}}
     holders = device_users(aliases, holders, cluster_urns, policy, at, handed)
     everyone = holders
     holders = current_holders(aliases, holders, policy)
