@@ -49,9 +49,13 @@ def test_a_cluster_joined_only_by_a_cart_token_under_an_older_policy_is_reported
     assert "session stitching: 30 minutes" in out
     assert "shared devices: own profile after a session" in out
     assert "hand-off tokens: checkout, checkout_token, cart, cart_token" in " ".join(out.split())
+    assert ("a known person's first login on an anonymous device: takes its session only"
+            in " ".join(out.split()))
     file = tmp_path / "older.toml"
     file.write_text('device_types = ["cookie", "anonymous_id"]\nsession_minutes = 0\n')
     out = cli("policy", "check", "--file", str(file), code=0)
     assert "no existing cluster breaks this policy" in out
     assert "session stitching: off" in out
     assert "shared devices: off" in out  # session_minutes = 0 turns it off too
+    assert ("a known person's first login on an anonymous device: takes its whole history"
+            in " ".join(out.split()))

@@ -104,6 +104,10 @@ def policy_check(
     console.print(f"shared devices: {'own profile after a session' if own else 'off'}; "
                   f"hand-off tokens: {', '.join(policy.handoff_types) or 'none'}",
                   highlight=False)
+    first = policy.first_login_session_only and policy.session_minutes
+    console.print("a known person's first login on an anonymous device: "
+                  f"{'takes its session only' if first else 'takes its whole history'}",
+                  highlight=False)
     if not over and not shared:
         console.print("no existing cluster breaks this policy")
         return
