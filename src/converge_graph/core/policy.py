@@ -104,8 +104,9 @@ class Policy(BaseModel):
     handoff_types: list[str] = Field(default_factory=lambda: list(HANDOFF_TYPES))
     # A login by a person already known elsewhere, during a session on a device that only
     # anonymous use has held, takes that session's events but not the device's older
-    # anonymous history, which may be its owner's (docs/identity.md#a-known-persons-first-
-    # login). Needs session_minutes. False: the login joins the device's whole history.
+    # anonymous history, which may be its owner's
+    # (docs/identity.md#a-known-persons-first-login). Needs session_minutes. False: the
+    # login joins the device's whole history.
     first_login_session_only: bool = True
 
     def limit(self, alias_type: str) -> int | None:
