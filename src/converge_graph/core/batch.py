@@ -335,8 +335,9 @@ class Overlay:
 
     def _live(self, w: Prepared, aliases: list[Alias]) -> frozenset[str]:
         """The write's devices whose session holds anonymous events and has had no gap
-        over the window before this write (resolver case 6c)."""
-        if not self.policy.session_minutes:
+        over the window before this write (resolver case 6c): only a login asks."""
+        if not (self.policy.first_login_session_only and self.policy.session_minutes) or \
+                not any(a.type in self.policy.handover_types for a in aliases):
             return frozenset()
         window = timedelta(minutes=self.policy.session_minutes)
         return frozenset(
