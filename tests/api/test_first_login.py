@@ -35,6 +35,13 @@ def test_a_known_visitors_login_takes_its_session_and_leaves_the_owners_history(
             for c in api.get("/v1/conflicts")["conflicts"] if c["kind"] == "first_login"]
     assert kept == [(LAPTOP, login["profile_id"], owner[0]["profile_id"])]
 
+    why = api.get(f"/v1/clusters/{login['cluster_id']}/explain",
+                  **{"from": login["profile_id"], "to": owner[0]["profile_id"]})
+    assert (why["joined"], why["path"], why["to_cluster_id"]) == (
+        False, [], owner[0]["cluster_id"])
+    assert [(k["kind"], k["alias"], k["event_id"]) for k in why["kept_apart"]] == [
+        ("first_login", LAPTOP, "visitor-login")]
+
 
 def test_a_hostile_page_posting_the_owners_cookie_with_an_identity_it_holds_takes_no_history(api):
     """The page holds an email of its own (posted from its own browser) and posts the

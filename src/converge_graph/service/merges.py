@@ -186,8 +186,10 @@ class Merges:
                 "path": list(reversed(path))}
 
     def _apart(self, cluster_id: str, from_profile: str, to_profile: str) -> dict[str, Any]:
-        """Two profiles in different clusters: the device hand-overs that kept them apart
-        (docs/identity.md#device-hand-over); 404 when nothing did (they never met)."""
+        """Two profiles in different clusters: the device hand-overs and first logins that
+        kept them apart (docs/identity.md#device-hand-over,
+        docs/identity.md#a-known-persons-first-login); 404 when nothing did (they never
+        met)."""
         other = self.graph.read_profile(to_profile)
         kept_apart = self.graph.handovers_between(cluster_id, other["profile"]["cluster_id"]
                                                   ) if other else []
