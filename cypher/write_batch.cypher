@@ -17,8 +17,10 @@
 //   events      [{event_id, dups, dup_sources, performer, source_id, shared_links,
 //                  replace}]  replace: a trusted write's full event properties taking
 //                  over an event a browser stored first (its performer and source too)
-//   sessions    [{urn, events, last}]  a device's current session: its anonymous events'
-//                 ids and the time of its last write (docs/identity.md#session-stitching)
+//   sessions    [{urn, events, last, before}]  a device's current session: its anonymous
+//                 events' ids, the time of its last write (docs/identity.md#session-stitching)
+//                 and whether the device was used before the session began
+//                 (docs/identity.md#a-known-persons-first-login)
 //   moves       [{event_id, to}]  stored events a login's session stitching gave to
 //                 another profile: their PERFORMED edge moves there
 //   handoffs    [{urn, tokens}]  the tokens a device last handed on (its handed_on,
@@ -100,7 +102,7 @@ CALL () {
   UNWIND $d.sessions AS row
   MATCH (a:Alias {urn: row.urn})
   SET a.session = CASE WHEN size(row.events) > 0 THEN row.events END,
-      a.session_last = datetime(row.last)
+      a.session_last = datetime(row.last), a.used_before_session = row.before
 }
 CALL () {
   UNWIND $d.handoffs AS row

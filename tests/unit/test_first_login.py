@@ -68,6 +68,30 @@ def test_a_login_with_no_session_before_it_takes_the_devices_whole_history():
     assert results[2]["ignored_aliases"] == []
 
 
+def test_a_device_whose_whole_use_is_the_live_session_joins_the_known_person_as_before():
+    """A known person's new phone, browsed and logged in on in one session: there is no
+    older history to keep apart, so the phone is theirs like any device (no profile is
+    left behind without events)."""
+    results, overlay = replay([
+        write(VISITOR, cookie="laptop", event_id="laptop", minute=0),
+        write(cookie="phone", event_id="views", minute=DAY),
+        write(VISITOR, cookie="phone", event_id="login", minute=DAY + 2)])
+    assert results[1]["cluster_id"] != results[0]["cluster_id"]  # as it was answered
+    assert results[2]["ignored_aliases"] == []
+    assert overlay.find(overlay.nb.profile_cluster[results[1]["profile_id"]]) == \
+        results[2]["cluster_id"] == results[0]["cluster_id"]
+    assert not [c for c in overlay.conflicts if c["kind"] == "first_login"]
+
+
+def test_the_device_remembers_whether_it_was_used_before_its_session():
+    _, overlay = replay(known_visitor())
+    assert overlay.nb.aliases[LAPTOP].used_before_session is True
+    assert {"urn": LAPTOP, "events": [], "last": overlay.nb.aliases[LAPTOP].session_last,
+            "before": True} in overlay.delta().sessions
+    _, fresh = replay([write(cookie="laptop", event_id="views", minute=0)])
+    assert fresh.nb.aliases[LAPTOP].used_before_session is False
+
+
 def test_a_person_seen_for_the_first_time_takes_the_whole_history_of_the_device():
     """No one holds the identity yet: this device is where the person begins."""
     _, overlay = replay([

@@ -36,7 +36,8 @@ rule: a write may join its device to at most one person.
    someone identifies on it (the policy's ``shared_device_own_profile``).
    (c) A write carrying a login identity that someone already holds, in a live session
    (``session_minutes``) on a device only anonymous use has held (no holder's person
-   holds a login identity), and no hand-off token, decides the device as new: the
+   holds a login identity) and that was used before the session, and no hand-off token,
+   decides the device as new: the
    login takes its session (case 10) but not the device's older anonymous history,
    which may be the device owner's rather than a known visitor's (the policy's
    ``first_login_session_only``; :func:`first_login`).
@@ -350,8 +351,9 @@ def first_login(aliases: list[Alias], holders: dict[str, list[Holder]],
                 cluster_urns: dict[str, set[str]], policy: Policy, live: frozenset[str]
                 ) -> list[Refusal]:
     """Case 6 (c): the devices, each with its anonymous history's last holder, whose older
-    history this login does not take. ``live``: the write's devices with a session that
-    has anonymous events and no gap since (``core.batch`` keeps it)."""
+    history this login does not take. ``live``: the write's devices used before their
+    current session, which has anonymous events and no gap since (``core.batch`` keeps
+    it); a device whose whole use is that session joins the login as any device does."""
     if not (policy.first_login_session_only and policy.session_minutes and live):
         return []
     logins = [a for a in aliases if a.type in policy.handover_types]

@@ -170,8 +170,9 @@ class Graph:
         self, tx: ManagedTransaction, aliases: list[dict], events: list[dict], now: datetime
     ) -> tuple[dict[str, dict], dict[str, dict], bool]:
         """Lock the aliases, store new events: per urn ``holders``, ``quarantined``,
-        ``link_blocked``, a device's ``session``, ``session_last`` and the ``performers`` of
-        its session's events, the holders of the tokens it handed on (``handed``);
+        ``link_blocked``, a device's ``session``, ``session_last``,
+        ``used_before_session`` and the ``performers`` of its session's events, the
+        holders of the tokens it handed on (``handed``);
         per event id ``created``, ``link_blocked``, ``performer``; and whether any
         destination is enabled."""
         record = tx.run(self.q[Q.read_batch], d={"aliases": aliases, "events": wire(events)},
