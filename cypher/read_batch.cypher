@@ -4,7 +4,14 @@
 //    (holders cannot change while the lock is held);
 // 2. stores each new event once per event_id across all datasources (MERGE under the
 //    unique constraint, in event_id order: first write wins) and reports whether this
-//    batch created it and who performed the original.
+//    batch created it and who performed the original;
+// 3. write-locks the clusters of every profile read in 1 and 2 (in cluster_id order:
+//    the lock protocol's last step, docs/identity.md#concurrency) and reads under those
+//    locks what lock_clusters.cypher reads: each profile's cluster again (a concurrent
+//    merge may have moved it before the lock: the caller then locks the rest with
+//    lock_clusters.cypher), the clusters, the aliases each holds (except unlimited
+//    types) and whether vouched evidence established it, and (if asked) the profiles'
+//    stored properties. This saves a round trip on every write that touches a cluster.
 // params: $now (ISO-8601 string: the write path sends its times as text, read back with
 //         datetime(); see src/converge_graph/store/values.py), $d: a map of the two lists (one parameter, so that Neo4j plans
 //         this once: a list parameter's length is part of its plan cache key):
@@ -12,7 +19,9 @@
 //         d.events (list of {event_id, timestamp, received_at (ISO-8601 strings), fields:
 //         {event_name, method, source_id, properties_json, trust}, props: map of
 //         `prop.<key>` scalars}, sorted
-//         by event_id; for an id sent twice, the first write's; trust 'trusted' | 'claim')
+//         by event_id; for an id sent twice, the first write's; trust 'trusted' | 'claim'),
+//         d.unlimited (alias types to leave out of a cluster's aliases), d.state (whether
+//         to read the profiles' stored properties)
 // returns: aliases (list of {urn, quarantined, link_blocked, holders: [{profile_id,
 //          cluster_id, created_at, trust, last_seen}], session (a device's current session:
 //          its anonymous events' ids, oldest first, docs/identity.md#session-stitching),
@@ -26,7 +35,9 @@
 //          link_blocked, trust, shared_links, source_id, performer: {profile_id, cluster_id,
 //          created_at} or null}); times as ISO-8601 strings; forwarding (whether any
 //          destination is enabled: the outbox statement is skipped when none is); a trust missing from older data reads as 'trusted'
-//          (docs/security.md#the-trust-model)
+//          (docs/security.md#the-trust-model); locked: {clusters, members, urns, states}
+//          as lock_clusters.cypher returns them, for every profile above (the holders of
+//          handed-on tokens included, whether or not they count)
 CALL () {
   UNWIND $d.aliases AS row
   MERGE (a:Alias {urn: row.urn})
@@ -75,4 +86,40 @@ CALL () {
                           created_at: toString(q.created_at)} END
   }) AS events
 }
-RETURN aliases, events, EXISTS { MATCH (d:Destination) WHERE d.enabled } AS forwarding
+WITH aliases, events,
+     reduce(seen = [], a IN aliases | seen + a.holders + a.performers + a.handed)
+       + [e IN events WHERE e.performer IS NOT NULL | e.performer] AS known
+CALL (known) {
+  UNWIND known AS k
+  WITH DISTINCT k.cluster_id AS cid ORDER BY cid
+  WITH collect(cid) AS cids
+  CALL (cids) {
+    UNWIND cids AS cid
+    MATCH (c:Cluster {cluster_id: cid})
+    SET c.touched_at = datetime($now)
+    RETURN collect(c {.cluster_id, .size, created_at: toString(c.created_at), .merged_into})
+      AS clusters
+  }
+  CALL (known) {
+    UNWIND known AS k
+    WITH DISTINCT k.profile_id AS pid
+    MATCH (p:Profile {profile_id: pid})
+    RETURN collect(p {.profile_id, .cluster_id}) AS members,
+           collect(CASE WHEN $d.state
+                        THEN p {.profile_id, .properties_json, .property_ts_json} END)
+             AS states
+  }
+  CALL (cids) {
+    UNWIND cids AS cid
+    CALL (cid) {
+      OPTIONAL MATCH (p:Profile {cluster_id: cid})-[r:HAS_ALIAS]->(a:Alias)
+      RETURN collect(DISTINCT CASE WHEN NOT a.type IN $d.unlimited THEN a.urn END) AS held,
+             count(CASE WHEN r IS NOT NULL AND coalesce(r.trust, 'trusted') <> 'claim'
+                        THEN 1 END) > 0
+               AS established
+    }
+    RETURN collect({cluster_id: cid, urns: held, established: established}) AS urns
+  }
+  RETURN {clusters: clusters, members: members, urns: urns, states: states} AS locked
+}
+RETURN aliases, events, locked, EXISTS { MATCH (d:Destination) WHERE d.enabled } AS forwarding

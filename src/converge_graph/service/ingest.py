@@ -275,7 +275,8 @@ class Ingest:
         self, tx: Tx, prepared: list[Prepared], now: datetime
     ) -> tuple[Neighbourhood, bool]:
         """Lock in a stable order (aliases, events, clusters) and read what the writes see:
-        two round trips, whatever the batch size (three or more only under contention).
+        one round trip, whatever the batch size (more only when a concurrent merge moved a
+        profile between reading its cluster and locking it).
         Also whether any destination is enabled (the outbox's round trip is skipped when
         none is: most installations forward nothing)."""
         aliases = sorted({a for w in prepared for a in w.aliases})
@@ -291,8 +292,10 @@ class Ingest:
              "props": props_mod.event_node_properties(w.properties, w.event_promoted)}
             for eid, w in sorted(first.items())
         ]
-        alias_rows, event_rows, forwarding = self.graph.read_batch(
-            tx, [{"urn": a.urn, "type": a.type, "value": a.value} for a in aliases], events, now)
+        wants_state = any(w.profile_properties for w in prepared)
+        alias_rows, event_rows, forwarding, locked = self.graph.read_batch(
+            tx, [{"urn": a.urn, "type": a.type, "value": a.value} for a in aliases], events, now,
+            self.policy.unlimited_types, wants_state)
         known: dict[str, tuple[str, datetime]] = {}
         performed: dict[str, str] = {}  # a device session's event -> its performer
         for row in alias_rows.values():
@@ -307,10 +310,9 @@ class Ingest:
             if row["performer"]:
                 p = row["performer"]
                 known[p["profile_id"]] = (p["cluster_id"], p["created_at"])
-        wants_state = any(w.profile_properties for w in prepared)
         current, clusters, urns, states = lock_members(
             self.graph, tx, {p: c for p, (c, _) in known.items()}, now,
-            self.policy.unlimited_types, wants_state)
+            self.policy.unlimited_types, wants_state, first=locked)
         return Neighbourhood(
             aliases={urn: AliasState([h["profile_id"] for h in row["holders"]],
                                      row["quarantined"], row["link_blocked"],

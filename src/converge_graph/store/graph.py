@@ -167,16 +167,18 @@ class Graph:
 
     # -- write path (inside one transaction) ------------------------------------------
     def read_batch(
-        self, tx: ManagedTransaction, aliases: list[dict], events: list[dict], now: datetime
-    ) -> tuple[dict[str, dict], dict[str, dict], bool]:
+        self, tx: ManagedTransaction, aliases: list[dict], events: list[dict], now: datetime,
+        unlimited: list[str], state: bool,
+    ) -> tuple[dict[str, dict], dict[str, dict], bool, dict[str, Any]]:
         """Lock the aliases, store new events: per urn ``holders``, ``quarantined``,
         ``link_blocked``, a device's ``session``, ``session_last``,
         ``used_before_session`` and the ``performers`` of its session's events, the
-        holders of the tokens it handed on (``handed``);
-        per event id ``created``, ``link_blocked``, ``performer``; and whether any
-        destination is enabled."""
-        record = tx.run(self.q[Q.read_batch], d={"aliases": aliases, "events": wire(events)},
-                        now=now.isoformat()).single(strict=True)
+        holders of the tokens it handed on (``handed``); per event id ``created``, ``link_blocked``, ``performer``; whether any
+        destination is enabled; and, locked in the same statement, the clusters of every
+        profile read, as :meth:`lock_clusters` returns them."""
+        record = tx.run(self.q[Q.read_batch], now=now.isoformat(), d={
+            "aliases": aliases, "events": wire(events), "unlimited": unlimited, "state": state,
+        }).single(strict=True)
         for alias in record["aliases"]:
             for holder in alias["holders"]:
                 holder["created_at"] = when(holder["created_at"])
@@ -191,7 +193,8 @@ class Graph:
             if event["performer"] is not None:
                 event["performer"]["created_at"] = when(event["performer"]["created_at"])
         return ({a["urn"]: a for a in record["aliases"]},
-                {e["event_id"]: e for e in record["events"]}, record["forwarding"])
+                {e["event_id"]: e for e in record["events"]}, record["forwarding"],
+                _locked(record["locked"]))
 
     def lock_clusters(
         self, tx: ManagedTransaction, cluster_ids: list[str], profile_ids: list[str],
@@ -200,17 +203,10 @@ class Graph:
         """Lock clusters; return ``clusters``, ``members``, and under the same locks the
         limited aliases each cluster holds (``urns``), whether vouched evidence
         ``established`` it, and profile property ``states``."""
-        record = tx.run(self.q[Q.lock_clusters], now=now.isoformat(), d={
+        return _locked(tx.run(self.q[Q.lock_clusters], now=now.isoformat(), d={
             "cluster_ids": cluster_ids, "profile_ids": profile_ids,
             "unlimited": unlimited or [], "state_ids": state_ids or [],
-        }).single(strict=True)
-        return {
-            "clusters": [{**c, "created_at": when(c["created_at"])} for c in record["clusters"]],
-            "members": record["members"],
-            "urns": {r["cluster_id"]: set(r["urns"]) for r in record["urns"]},
-            "established": {r["cluster_id"]: r["established"] for r in record["urns"]},
-            "states": {r["profile_id"]: r for r in record["states"]},
-        }
+        }).single(strict=True))
 
     def write_batch(self, tx: ManagedTransaction, now: datetime, **rows: list) -> None:
         """Everything one batch changes, in one statement (see write_batch.cypher)."""
@@ -420,3 +416,14 @@ class Graph:
                 database=self.database, default_access_mode=neo4j.READ_ACCESS) as session:
             for record in session.run(self.q[query_name]):
                 yield record.data()
+
+
+def _locked(found: Any) -> dict[str, Any]:
+    """What a cluster lock read (lock_clusters.cypher, or read_batch.cypher's ``locked``)."""
+    return {
+        "clusters": [{**c, "created_at": when(c["created_at"])} for c in found["clusters"]],
+        "members": found["members"],
+        "urns": {r["cluster_id"]: set(r["urns"]) for r in found["urns"]},
+        "established": {r["cluster_id"]: r["established"] for r in found["urns"]},
+        "states": {r["profile_id"]: r for r in found["states"]},
+    }

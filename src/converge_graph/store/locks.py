@@ -20,10 +20,12 @@ if TYPE_CHECKING:
 
 def lock_members(
     graph: Graph, tx: Tx, profile_cluster: dict[str, str], now: datetime,
-    unlimited: list[str], wants_state: bool = False,
+    unlimited: list[str], wants_state: bool = False, first: dict[str, Any] | None = None,
 ) -> tuple[dict[str, str], dict[str, ClusterInfo], dict[str, set[str]], dict[str, dict[str, Any]]]:
     """Lock every cluster of these profiles, re-reading memberships until none moved; with
     the locks, read each cluster's limited aliases and (if asked) the profiles' properties.
+    ``first`` is a lock already taken and read (read_batch.cypher takes it in the write's
+    first round trip); only profiles that moved since then cost another.
     Returns each profile's current cluster, the clusters, their limited urns and states."""
     if not profile_cluster:  # only new aliases and events: no cluster to lock, no round trip
         return {}, {}, {}, {}
@@ -32,21 +34,24 @@ def lock_members(
     locked: dict[str, ClusterInfo] = {}
     urns: dict[str, set[str]] = {}
     states: dict[str, dict[str, Any]] = {}
+    found = first
     while True:
-        need = sorted(wanted - locked.keys())
-        found = graph.lock_clusters(
-            tx, need, profile_ids, now, unlimited,
-            profile_ids if wants_state and not states else [],
-        )
+        if found is None:
+            found = graph.lock_clusters(
+                tx, sorted(wanted - locked.keys()), profile_ids, now, unlimited,
+                profile_ids if wants_state and not states else [],
+            )
         for c in found["clusters"]:
             locked[c["cluster_id"]] = ClusterInfo(c["cluster_id"], c["size"], c["created_at"],
                                                   found["established"].get(c["cluster_id"], True))
         urns.update(found["urns"])
         states.update(found["states"])
-        current = {m["profile_id"]: m["cluster_id"] for m in found["members"]}
+        moved = {m["profile_id"]: m["cluster_id"] for m in found["members"]}
+        current = {p: moved[p] for p in profile_ids if p in moved}
         wanted = set(current.values())
         if wanted <= locked.keys():
             return current, {c: locked[c] for c in wanted}, urns, states
+        found = None
 
 
 def lock_holders(
