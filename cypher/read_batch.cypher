@@ -86,11 +86,14 @@ CALL () {
                           created_at: toString(q.created_at)} END
   }) AS events
 }
+// known: the profiles met, as one list per alias and one for the events (a list of
+// lists, flattened by UNWIND: concatenating them one by one copied the growing list)
 WITH aliases, events,
-     reduce(seen = [], a IN aliases | seen + a.holders + a.performers + a.handed)
-       + [e IN events WHERE e.performer IS NOT NULL | e.performer] AS known
+     [a IN aliases | a.holders + a.performers + a.handed]
+       + [[e IN events WHERE e.performer IS NOT NULL | e.performer]] AS known
 CALL (known) {
-  UNWIND known AS k
+  UNWIND known AS some
+  UNWIND some AS k
   WITH DISTINCT k.cluster_id AS cid ORDER BY cid
   WITH collect(cid) AS cids
   CALL (cids) {
@@ -101,7 +104,8 @@ CALL (known) {
       AS clusters
   }
   CALL (known) {
-    UNWIND known AS k
+    UNWIND known AS some
+    UNWIND some AS k
     WITH DISTINCT k.profile_id AS pid
     MATCH (p:Profile {profile_id: pid})
     RETURN collect(p {.profile_id, .cluster_id}) AS members,
