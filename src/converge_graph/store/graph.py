@@ -174,8 +174,9 @@ class Graph:
         ``link_blocked``, a device's ``session``, ``session_last``,
         ``used_before_session`` and the ``performers`` of its session's events, the
         holders of the tokens it handed on (``handed``); per event id ``created``,
-        ``link_blocked``, ``performer``; whether any destination is enabled; and, locked in the same statement, the clusters of every
-        profile read, as :meth:`lock_clusters` returns them."""
+        ``link_blocked``, ``performer``; whether any destination is enabled; and, locked
+        in the same statement, the clusters of every profile read, as
+        :meth:`lock_clusters` returns them."""
         record = tx.run(self.q[Q.read_batch], now=now.isoformat(), d={
             "aliases": aliases, "events": wire(events), "unlimited": unlimited, "state": state,
         }).single(strict=True)
