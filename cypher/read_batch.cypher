@@ -6,10 +6,10 @@
 //    unique constraint, in event_id order: first write wins) and reports whether this
 //    batch created it and who performed the original;
 // 3. write-locks the clusters of every profile read in 1 and 2 (in cluster_id order:
-//    the lock protocol's last step, docs/identity.md#concurrency) and reads under those
-//    locks what lock_clusters.cypher reads: each profile's cluster again (a concurrent
-//    merge may have moved it before the lock: the caller then locks the rest with
-//    lock_clusters.cypher), the clusters, the aliases each holds (except unlimited
+//    the lock protocol's last step, docs/identity.md#the-write-algorithm) and reads
+//    under those locks what lock_clusters.cypher reads: each profile's cluster again
+//    (a concurrent merge may have moved it before the lock: the caller then locks the
+//    rest with lock_clusters.cypher), the clusters, the aliases each holds (except unlimited
 //    types) and whether vouched evidence established it, and (if asked) the profiles'
 //    stored properties. This saves a round trip on every write that touches a cluster.
 // params: $now (ISO-8601 string: the write path sends its times as text, read back with

@@ -1,4 +1,4 @@
-"""The lock protocol every write follows (docs/identity.md#concurrency).
+"""The lock protocol every write follows (docs/identity.md#the-write-algorithm).
 
 Writers lock in a stable order: the write's alias nodes (by urn), its events, then every
 cluster involved (``:Cluster`` lock nodes, sorted). Between reading a profile's cluster
@@ -46,8 +46,8 @@ def lock_members(
                                                   found["established"].get(c["cluster_id"], True))
         urns.update(found["urns"])
         states.update(found["states"])
-        moved = {m["profile_id"]: m["cluster_id"] for m in found["members"]}
-        current = {p: moved[p] for p in profile_ids if p in moved}
+        cluster_of = {m["profile_id"]: m["cluster_id"] for m in found["members"]}
+        current = {p: cluster_of[p] for p in profile_ids if p in cluster_of}
         wanted = set(current.values())
         if wanted <= locked.keys():
             return current, {c: locked[c] for c in wanted}, urns, states
