@@ -315,6 +315,12 @@ def _used(h: Holder) -> datetime:
     return h.last_seen or h.created_at
 
 
+def identified(cluster_id: str, cluster_urns: dict[str, set[str]], policy: Policy) -> bool:
+    """Whether a cluster holds a login identity (the policy's ``handover_types``): the
+    person behind a device is known, not only its anonymous use (cases 6b, 6c and 7)."""
+    return any(urn_type(u) in policy.handover_types for u in cluster_urns.get(cluster_id, ()))
+
+
 def device_users(aliases: list[Alias], holders: dict[str, list[Holder]],
                  cluster_urns: dict[str, set[str]], policy: Policy, at: datetime | None,
                  handed: dict[str, Holder] | None = None) -> dict[str, list[Holder]]:
@@ -336,9 +342,8 @@ def device_users(aliases: list[Alias], holders: dict[str, list[Holder]],
         if shared and len(held) > 1 and any(h.cluster_id != held[0].cluster_id
                                             for h in held):
             last = max(held, key=_recency)
-            if _used(last) < at - window and any(
-                    urn_type(u) in policy.handover_types
-                    for u in cluster_urns.get(last.cluster_id, ())):
+            if _used(last) < at - window and identified(last.cluster_id, cluster_urns,
+                                                         policy):
                 held = []  # (b) a shared device after its last identified session
         if held is not before:
             if out is holders:
@@ -366,8 +371,7 @@ def first_login(aliases: list[Alias], holders: dict[str, list[Holder]],
         held = holders.get(alias.urn)
         if alias.urn not in live or alias.type not in policy.device_types or not held:
             continue
-        if any(urn_type(u) in policy.handover_types
-               for c in {h.cluster_id for h in held} for u in cluster_urns.get(c, ())):
+        if any(identified(c, cluster_urns, policy) for c in {h.cluster_id for h in held}):
             continue  # someone identified on it: hand-over rules (case 7)
         named = ", ".join(sorted(a.urn for a in logins))
         out.append(Refusal(
@@ -395,9 +399,7 @@ def device_handover(aliases: list[Alias], holders: dict[str, list[Holder]],
     if any(h.cluster_id == person for a in others for h in holders.get(a.urn, [])):
         return []  # something else in the write is already theirs
     logins = [a for a in others if a.type in policy.handover_types]
-    known = sorted(u for u in cluster_urns.get(person, set())
-                   if urn_type(u) in policy.handover_types)
-    if not logins or not known:
+    if not logins or not identified(person, cluster_urns, policy):
         return []
     named = ", ".join(sorted(a.urn for a in logins))
     return [Refusal(device.urn, f"device_handover: {named} is not the person this device "
