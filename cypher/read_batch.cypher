@@ -25,9 +25,7 @@
 // returns: aliases (list of {urn, quarantined, link_blocked, holders: [{profile_id,
 //          cluster_id, created_at, trust, last_seen}], session (a device's current session:
 //          its anonymous events' ids, oldest first, docs/identity.md#session-stitching),
-//          session_last, used_before_session (whether the device was used before that
-//          session: docs/identity.md#a-known-persons-first-login; false when never
-//          written), performers (of those events: [{event_id, profile_id, cluster_id,
+//          session_last, performers (of those events: [{event_id, profile_id, cluster_id,
 //          created_at}]), handed (the holders of the tokens a device last handed on, its
 //          handed_on, quarantined or unmerged tokens left out: [{urn, profile_id,
 //          cluster_id, created_at, trust, last_seen}], docs/identity.md#shared-devices)}),
@@ -51,7 +49,6 @@ CALL () {
        created_at: toString(p.created_at), trust: coalesce(r.trust, 'trusted'),
        last_seen: toString(r.last_seen)}],
     session: coalesce(a.session, []), session_last: toString(a.session_last),
-    used_before_session: coalesce(a.used_before_session, false),
     performers: COLLECT {
       UNWIND coalesce(a.session, []) AS eid
       MATCH (q:Profile)-[:PERFORMED]->(:Event {event_id: eid})

@@ -102,7 +102,7 @@ CALL () {
   UNWIND $d.sessions AS row
   MATCH (a:Alias {urn: row.urn})
   SET a.session = CASE WHEN size(row.events) > 0 THEN row.events END,
-      a.session_last = datetime(row.last), a.used_before_session = row.before
+      a.session_last = datetime(row.last)
 }
 CALL () {
   UNWIND $d.handoffs AS row

@@ -34,5 +34,5 @@ def test_explain_says_a_known_visitors_first_login_kept_the_owners_history_apart
     out = cli("explain", login["cluster_id"], "--from", login["profile_id"],
               "--to", owner["profile_id"], code=0)
     text = " ".join(out.split())
-    assert f"not joined: {LAPTOP} kept its older anonymous history apart" in text
+    assert f"not joined: {LAPTOP} gave the login its session only" in text
     assert "(event visitor-login): first_login:" in text

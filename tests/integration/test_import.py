@@ -19,8 +19,10 @@ from tests.conftest import count_nodes
 JANE = "urn:email:jane@shop.com"
 
 # One customer's backfill: a newsletter sign-up, a server-side order and its retry, a login
-# and a page view without event ids, a `set`, a checkout that joins an anonymous device —
-# and three lines the import must reject (line numbers 4, 7 and 10).
+# and a page view without event ids, a `set`, a checkout in an anonymous device's session
+# (Jane is known, so it takes the session's page view, not the device:
+# docs/identity.md#a-known-persons-first-login) — and three lines the import must reject
+# (line numbers 4, 7 and 10).
 LINES = [
     {"event_name": "Subscribed To Newsletter", "event_id": "nl-1",
      "aliases": ["urn:email: Jane@Shop.com "]},
@@ -85,9 +87,14 @@ def test_backfill_imports_valid_lines_rejects_bad_ones_and_reruns_deduplicate_ev
     assert first["duplicates"] == 1  # the retried order
     assert first["profile_updates"] == 1
     assert first["rejected"] == 3
-    assert first["merges"] == 1  # the checkout joins the anonymous device dev-9 to Jane
+    assert first["merges"] == 0  # the checkout takes dev-9's session, not the device
     shape = graph_shape(driver)
-    assert shape == {**shape, "events": 5, "profiles": 2, "links": 1, "clusters": 1}
+    assert shape == {**shape, "events": 5, "profiles": 2, "links": 0, "clusters": 2}
+    records, _, _ = driver.execute_query(
+        "MATCH (p:Profile)-[:PERFORMED]->(:Event {event_id: $id}) "
+        "MATCH (p)-[:HAS_ALIAS]->(:Alias {urn: $jane}) RETURN count(p) AS n",
+        id=derived_event_id(path_digest(path), 9), jane=JANE)
+    assert records[0]["n"] == 1  # dev-9's page view is Jane's
 
     rejected = [json.loads(line) for line in rejects.read_text().splitlines()]
     assert [r["line"] for r in rejected] == [4, 7, 10]

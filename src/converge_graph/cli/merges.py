@@ -39,7 +39,7 @@ def explain(
         console.print(f"{step['from']} → {step['to']}  {step['reason']}  via={step['via']}  "
                       f"event={step['event_id']} from {step['datasource']} at {step['created_at']}")
     for why in body.get("kept_apart", []):
-        what = ("kept its older anonymous history apart" if why["kind"] == "first_login"
+        what = ("gave the login its session only" if why["kind"] == "first_login"
                 else "changed hands")
         console.print(f"not joined: {why['alias']} {what} at {why['created_at']} "
                       f"(event {why['event_id']}): {why['reason']}")

@@ -85,9 +85,6 @@ class AliasState:
     # The tokens (policy.handoff_types) a device handed on in its last write carrying any
     # (resolver case 6a).
     handed_on: list[str] = field(default_factory=list)
-    # Whether the device was used before its current session began (a gap or a login came
-    # between): a login takes the older use only as resolver case 6c allows.
-    used_before_session: bool = False
 
     def vouched_holders(self) -> int:
         return sum(1 for p in self.holders if self.trust.get(p, Trust.TRUSTED).vouched)
@@ -337,16 +334,15 @@ class Overlay:
         return out
 
     def _live(self, w: Prepared, aliases: list[Alias]) -> frozenset[str]:
-        """The write's devices used before their current session, whose session holds
-        anonymous events and has had no gap over the window before this write (resolver
-        case 6c): only a login asks."""
+        """The write's devices whose current session holds anonymous events and has had
+        no gap over the window before this write (resolver case 6c): only a login asks."""
         if not (self.policy.first_login_session_only and self.policy.session_minutes) or \
                 not any(a.type in self.policy.handover_types for a in aliases):
             return frozenset()
         window = timedelta(minutes=self.policy.session_minutes)
         return frozenset(
             a.urn for a in aliases if a.type in self.policy.device_types
-            and (state := self.nb.aliases[a.urn]).session and state.used_before_session
+            and (state := self.nb.aliases[a.urn]).session
             and state.session_last is not None and w.ts - state.session_last <= window)
 
     def _hand_on(self, kept: list[Alias]) -> None:
@@ -376,7 +372,6 @@ class Overlay:
             self.sessions.add(alias.urn)
             if state.session_last is not None and w.ts - state.session_last > window:
                 state.session = []
-                state.used_before_session = True
             state.session_last = w.ts if state.session_last is None else max(
                 state.session_last, w.ts)
             if role is SessionRole.ANONYMOUS and created and w.event_id is not None:
@@ -387,7 +382,6 @@ class Overlay:
                        if (ev := self.nb.events.get(eid)) is not None
                        and ev.performer in self.nb.profile_cluster]
             state.session = []
-            state.used_before_session = True
             moves = session_moves(session, cluster_id)
             for eid, _ in moves:
                 event = self.nb.events[eid]
@@ -439,8 +433,7 @@ class Overlay:
                                  "source_id": ev.source_id, "replace": ev.replace,
                                  "shared_links": ev.shared_links})
         d.sessions = [{"urn": urn, "events": self.nb.aliases[urn].session,
-                       "last": self.nb.aliases[urn].session_last,
-                       "before": self.nb.aliases[urn].used_before_session}
+                       "last": self.nb.aliases[urn].session_last}
                       for urn in sorted(self.sessions)]
         d.handoffs = [{"urn": urn, "tokens": self.nb.aliases[urn].handed_on}
                       for urn in sorted(self.handed)]

@@ -36,11 +36,10 @@ rule: a write may join its device to at most one person.
    someone identifies on it (the policy's ``shared_device_own_profile``).
    (c) A write carrying a login identity that someone already holds, in a live session
    (``session_minutes``) on a device only anonymous use has held (no holder's person
-   holds a login identity) and that was used before the session, and no hand-off token,
-   decides the device as new: the
-   login takes its session (case 10) but not the device's older anonymous history,
-   which may be the device owner's rather than a known visitor's (the policy's
-   ``first_login_session_only``; :func:`first_login`).
+   holds a login identity), and no hand-off token, decides the device as new: the
+   login takes its session (case 10) but not the device itself, whose older anonymous
+   history and later anonymous use may be the device owner's rather than a known
+   visitor's (the policy's ``first_login_session_only``; :func:`first_login`).
 7. Device hand-over: a write carrying devices, all held by one current person, and a
    login identity (the policy's ``handover_types``) that this person does not hold, when
    they hold some and nothing else in the write (no other alias, no repeated event) is
@@ -355,10 +354,12 @@ def device_users(aliases: list[Alias], holders: dict[str, list[Holder]],
 def first_login(aliases: list[Alias], holders: dict[str, list[Holder]],
                 cluster_urns: dict[str, set[str]], policy: Policy, live: frozenset[str]
                 ) -> list[Refusal]:
-    """Case 6 (c): the devices, each with its anonymous history's last holder, whose older
-    history this login does not take. ``live``: the write's devices used before their
-    current session, which has anonymous events and no gap since (``core.batch`` keeps
-    it); a device whose whole use is that session joins the login as any device does."""
+    """Case 6 (c): the devices, each with its anonymous history's last holder, that this
+    login takes the session of but does not join. ``live``: the write's devices whose
+    current session has anonymous events and no gap since (``core.batch`` keeps it),
+    also when that session is the device's whole use: the device is then shared, so its
+    anonymous use after the login's session is no one's until someone logs in on it
+    (case 6b)."""
     if not (policy.first_login_session_only and policy.session_minutes and live):
         return []
     logins = [a for a in aliases if a.type in policy.handover_types]
@@ -377,7 +378,8 @@ def first_login(aliases: list[Alias], holders: dict[str, list[Holder]],
         out.append(Refusal(
             alias.urn, f"first_login: {named} is already known elsewhere and logged in "
             f"during a session on {alias.urn}, which only anonymous use had held: the login "
-            "takes that session's events, not the device's older anonymous history",
+            "takes that session's events, not the device, whose other anonymous use may be "
+            "someone else's",
             RefusalKind.FIRST_LOGIN, max(held, key=_recency).profile_id))
     return out
 

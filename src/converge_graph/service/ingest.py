@@ -321,8 +321,7 @@ class Ingest:
                                       if h["last_seen"] is not None},
                                      [e for e in row["session"] if e in performed],
                                      row["session_last"],
-                                     sorted({h["urn"] for h in row["handed"]}),
-                                     row["used_before_session"])
+                                     sorted({h["urn"] for h in row["handed"]}))
                      for urn, row in alias_rows.items()} | handed_tokens(alias_rows),
             events={**{eid: EventState(True, p, False) for eid, p in performed.items()},
                     **{eid: EventState(

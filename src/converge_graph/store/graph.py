@@ -171,8 +171,8 @@ class Graph:
         unlimited: list[str], state: bool,
     ) -> tuple[dict[str, dict], dict[str, dict], bool, dict[str, Any]]:
         """Lock the aliases, store new events: per urn ``holders``, ``quarantined``,
-        ``link_blocked``, a device's ``session``, ``session_last``,
-        ``used_before_session`` and the ``performers`` of its session's events, the
+        ``link_blocked``, a device's ``session``, ``session_last`` and the
+        ``performers`` of its session's events, the
         holders of the tokens it handed on (``handed``); per event id ``created``,
         ``link_blocked``, ``performer``; whether any destination is enabled; and, locked
         in the same statement, the clusters of every profile read, as
