@@ -59,3 +59,21 @@ def test_a_hostile_page_posting_the_owners_cookie_with_an_identity_it_holds_take
                          cookie="owners-laptop")
     assert "owner-0" not in events_of(api, forged["cluster_id"])
     assert api.get("/v1/events/owner-0")["profile_id"] == yesterday["profile_id"]
+
+
+def test_a_hostile_page_posting_a_new_devices_cookie_does_not_take_its_later_browsing(api):
+    """The victim's browser is new: its whole use is the live session. The page's forged
+    login (its own email, public web token) takes that session, but not the device: the
+    victim's browsing the next day stays off the page's person."""
+    api.collect({"method": "track", "eventName": "Signed Up", "eventID": "mallory-2",
+                 "aliases": ["urn:email:mallory2@evil.com"], "timestamp": at(0)},
+                cookie="mallory-browser-2")
+    api.collect({"method": "track", "eventName": "Page View", "eventID": "new-now",
+                 "timestamp": at(24)}, cookie="victims-new-phone")
+    forged = api.collect({"method": "track", "eventName": "Logged In", "eventID": "forged-2",
+                          "aliases": ["urn:email:mallory2@evil.com"], "timestamp": at(24.05)},
+                         cookie="victims-new-phone")
+    later = api.collect({"method": "track", "eventName": "Page View", "eventID": "new-later",
+                         "timestamp": at(48)}, cookie="victims-new-phone")
+    assert later["cluster_id"] != forged["cluster_id"]
+    assert "new-later" not in events_of(api, forged["cluster_id"])
