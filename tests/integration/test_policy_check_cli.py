@@ -57,5 +57,5 @@ def test_a_cluster_joined_only_by_a_cart_token_under_an_older_policy_is_reported
     assert "no existing cluster breaks this policy" in out
     assert "session stitching: off" in out
     assert "shared devices: off" in out  # session_minutes = 0 turns it off too
-    assert ("a known person's first login on an anonymous device: takes its whole history"
-            in " ".join(out.split()))
+    assert ("a known person's first login on an anonymous device: joins the device and its "
+            "whole history" in " ".join(out.split()))

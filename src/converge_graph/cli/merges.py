@@ -107,8 +107,8 @@ def policy_check(
                   f"hand-off tokens: {', '.join(policy.handoff_types) or 'none'}",
                   highlight=False)
     first = policy.first_login_session_only and policy.session_minutes
-    console.print("a known person's first login on an anonymous device: "
-                  f"{'takes its session only' if first else 'takes its whole history'}",
+    what = "takes its session only" if first else "joins the device and its whole history"
+    console.print(f"a known person's first login on an anonymous device: {what}",
                   highlight=False)
     if not over and not shared:
         console.print("no existing cluster breaks this policy")
