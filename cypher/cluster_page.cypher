@@ -16,10 +16,6 @@
 //          cluster_id, properties_json, created_at, updated_at}, aliases}],
 //          links [{from, to, via, reason, event_id, created_at, trust}],
 //          properties [{properties_json, property_ts_json}]
-// Planned once (CYPHER replan=skip): its plan is index seeks at any graph size, and
-// Neo4j re-planning it as the graph grows stalled lookups for ~0.3 s
-// (docs/scaling.md#query-plans).
-CYPHER replan=skip
 CALL () {
   OPTIONAL MATCH (a:Alias {urn: $urn})<-[r:HAS_ALIAS]-(h:Profile)
   WITH h, a, r

@@ -15,10 +15,6 @@
 //          members (list of {profile_id, cluster_id}),
 //          urns (list of {cluster_id, urns, established}),
 //          states (list of {profile_id, properties_json, property_ts_json})
-// Planned once (CYPHER replan=skip): its plan is index seeks at any graph size, and
-// Neo4j re-planning it as the graph grows stalled every write for ~0.5 s
-// (docs/scaling.md#query-plans).
-CYPHER replan=skip
 CALL () {
   UNWIND $d.cluster_ids AS cid
   MATCH (c:Cluster {cluster_id: cid})

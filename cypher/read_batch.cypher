@@ -36,10 +36,6 @@
 //          (docs/security.md#the-trust-model); locked: {clusters, members, urns, states}
 //          as lock_clusters.cypher returns them, for every profile above (the holders of
 //          handed-on tokens included, whether or not they count)
-// Planned once (CYPHER replan=skip): its plan is index seeks at any graph size, and
-// Neo4j re-planning it as the graph grows stalled every write for ~0.5 s
-// (docs/scaling.md#query-plans).
-CYPHER replan=skip
 CALL () {
   UNWIND $d.aliases AS row
   MERGE (a:Alias {urn: row.urn})

@@ -8,10 +8,6 @@
 //   d.events  [{event_id, event_name, method}]                  events stored just now
 //   d.changes [{topic, cluster_id, cluster_ids, data_json}]     identity.merged|split|erased
 // returns: events, changes (deliveries recorded of each kind)
-// Planned once (CYPHER replan=skip): its plan is index seeks at any graph size, and
-// Neo4j re-planning it as the graph grows stalled every write for ~0.5 s
-// (docs/scaling.md#query-plans).
-CYPHER replan=skip
 CALL () {
   UNWIND $d.events AS ev
   MATCH (dst:Destination {enabled: true})

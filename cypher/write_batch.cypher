@@ -30,10 +30,6 @@
 //                  other_profile_id, created_at}]  refused merges, quarantines and device
 //                 hand-overs (other_profile_id: the side kept apart, or null), for review
 // returns: written (true)
-// Planned once (CYPHER replan=skip): its plan is index seeks at any graph size, and
-// Neo4j re-planning it as the graph grows stalled every write for ~0.5 s
-// (docs/scaling.md#query-plans).
-CYPHER replan=skip
 CALL () {
   UNWIND $d.profiles AS row
   CREATE (:Profile {profile_id: row.profile_id, cluster_id: row.cluster_id,
