@@ -17,10 +17,8 @@
 //   events      [{event_id, dups, dup_sources, performer, source_id, shared_links,
 //                  replace}]  replace: a trusted write's full event properties taking
 //                  over an event a browser stored first (its performer and source too)
-//   sessions    [{urn, events, last, before}]  a device's current session: its anonymous
-//                 events' ids, the time of its last write (docs/identity.md#session-stitching)
-//                 and whether the device was used before the session began
-//                 (docs/identity.md#a-known-persons-first-login)
+//   sessions    [{urn, events, last}]  a device's current session: its anonymous events'
+//                 ids and the time of its last write (docs/identity.md#session-stitching)
 //   moves       [{event_id, to}]  stored events a login's session stitching gave to
 //                 another profile: their PERFORMED edge moves there
 //   handoffs    [{urn, tokens}]  the tokens a device last handed on (its handed_on,
